@@ -1,0 +1,134 @@
+"""Forward process: watch an image dissolve into Gaussian noise, step by step."""
+
+import numpy as np
+import streamlit as st
+
+from core import forward
+from core.schedules import SCHEDULE_NAMES
+from lab import figures, inputs
+from lab.i18n import schedule_label, t
+from lab.images import upscale
+
+SIZES = [64, 128, 256]
+T_CHOICES = [10, 20, 50, 100, 250, 500, 1000, 2000]
+FILMSTRIP_FRAMES = 9
+ANIMATION_FRAMES = 31
+ANIMATION_MAX_SIZE = 128
+MAX_SEED = 2**31 - 1
+SHOWN = 200  # display width of the main images, px
+
+st.title(t("forward.title"))
+st.markdown(t("forward.intro"))
+
+with st.container(border=True):
+    left, right = st.columns([3, 2], gap="large")
+    with right:
+        name = st.selectbox(t("common.schedule"), SCHEDULE_NAMES, index=0,
+                            format_func=schedule_label, key="schedule", bind="query-params")
+        c1, c2, c3 = st.columns(3)
+        T = c1.selectbox("T", T_CHOICES, index=T_CHOICES.index(1000), key="T",
+                         help=t("forward.T_help"), bind="query-params")
+        size = c2.selectbox(t("common.size"), SIZES, index=1, format_func=lambda s: f"{s} px",
+                            key="size", bind="query-params")
+        seed = c3.number_input(t("common.seed"), 0, MAX_SEED, 0, key="seed",
+                               help=t("common.seed_help"), bind="query-params")
+    with left:
+        x0, image_key = inputs.image_picker("forward", size)
+
+sched = inputs.schedule(name, T)
+eps = inputs.noise(x0.shape, seed)
+
+
+def show(x: np.ndarray) -> np.ndarray:
+    return upscale(forward.to_pixel_range(x), SHOWN)
+
+
+@st.fragment
+def step_view():
+    """Everything that depends on t reruns alone when the slider moves."""
+    if st.session_state.get("t", 0) > T:  # T just shrank below the chosen t
+        st.session_state["t"] = T
+    t_step = st.slider(t("forward.t"), 0, T, T // 4, key="t", bind="query-params",
+                       help=t("forward.t_help"))
+    a = forward.alpha_bar(sched, t_step)
+    x_t = forward.add_noise(x0, eps, t_step, sched)
+    signal, noise_rate = float(np.sqrt(a)), float(np.sqrt(1.0 - a))
+
+    cols = st.columns([1, 1, 1, 2])
+    cols[0].image(show(x0), caption=t("forward.x0_caption"), width=SHOWN)
+    cols[1].image(show(eps), caption=t("forward.eps_caption"), width=SHOWN)
+    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=t_step), width=SHOWN)
+    with cols[3]:
+        st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon")
+        st.latex(rf"x_{{{t_step}}} = {signal:.4f}\cdot x_0 + {noise_rate:.4f}\cdot\varepsilon")
+        snr = r"\infty" if a >= 1.0 else f"{a / (1.0 - a):.4g}"
+        st.latex(rf"\bar\alpha_{{{t_step}}} = {a:.4g},\qquad \mathrm{{SNR}} = {snr}")
+        st.caption(t("forward.equation_note"))
+
+    st.plotly_chart(figures.pixel_histogram(
+        {t("forward.hist_x0"): x0, t("forward.hist_xt", t=t_step): x_t},
+        normal_label=t("common.normal_pdf"), title=t("forward.hist_title"),
+        x_label=t("forward.hist_x")), key="hist")
+
+    st.subheader(t("forward.chain_title"))
+    st.markdown(t("forward.chain_intro"))
+    if t_step == 0:
+        st.info(t("forward.chain_at_zero"))
+        return
+    chain_key = (image_key, name, T, seed, x0.shape)
+    if st.session_state.get("_chain_key") != chain_key:  # one image's checkpoints at a time
+        st.session_state["_chain_key"] = chain_key
+        st.session_state["_chain_checkpoints"] = {}
+    with st.spinner(t("forward.chain_running", t=t_step)):
+        x_chain = forward.forward_chain(x0, sched, t_step, seed + 1,
+                                        checkpoints=st.session_state["_chain_checkpoints"])
+    r_one = forward.standardised_residual(x_t, x0, a)
+    r_chain = forward.standardised_residual(x_chain, x0, a)
+    c1, c2, c3 = st.columns([1, 1, 3])
+    c1.image(show(x_t), caption=t("forward.one_shot"), width=SHOWN)
+    c2.image(show(x_chain), caption=t("forward.chain", t=t_step), width=SHOWN)
+    with c3:
+        st.plotly_chart(figures.pixel_histogram(
+            {t("forward.one_shot"): r_one, t("forward.chain_short"): r_chain},
+            normal_label=t("common.normal_pdf"), title=t("forward.residual_title"),
+            x_label=t("forward.residual_x"), colors=[figures.XT_COLOR, figures.CHAIN_COLOR]),
+            key="residual_hist")
+    rows = []
+    for label, x, r in ((t("forward.one_shot"), x_t, r_one),
+                        (t("forward.chain_short"), x_chain, r_chain)):
+        sx, sr = forward.pixel_stats(x), forward.pixel_stats(r)
+        rows.append({t("forward.col_method"): label, t("forward.col_xt_mean"): sx["mean"],
+                     t("forward.col_xt_std"): sx["std"], t("forward.col_r_mean"): sr["mean"],
+                     t("forward.col_r_std"): sr["std"]})
+    st.dataframe(rows, hide_index=True, column_config={
+        k: st.column_config.NumberColumn(format="%.3f") for k in list(rows[0])[1:]})
+    st.caption(t("forward.chain_note"))
+
+
+step_view()
+
+st.subheader(t("forward.filmstrip_title"))
+steps = np.linspace(0, T, FILMSTRIP_FRAMES).round().astype(int)
+strip = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
+                          steps, sched)
+st.image([upscale(forward.to_pixel_range(x), 96) for x in strip], width=96,
+         caption=[f"t = {s}" for s in steps])
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def animation(image_key: str, name: str, T: int, seed: int, size: int, lang: str):
+    # x0 and eps are fixed by (image_key, seed, size); the key stands in for them.
+    steps = np.linspace(0, T, ANIMATION_FRAMES).round().astype(int)
+    stride = max(1, size // ANIMATION_MAX_SIZE)
+    small_x0, small_eps = x0[::stride, ::stride], eps[::stride, ::stride]
+    frames = forward.add_noise(np.repeat(small_x0[None], len(steps), 0),
+                               np.repeat(small_eps[None], len(steps), 0), steps, sched)
+    return figures.noising_animation([forward.to_pixel_range(f) for f in frames],
+                                     [int(s) for s in steps], play=t("common.play"),
+                                     pause=t("common.pause"), step_label="t")
+
+
+st.subheader(t("forward.animation_title"))
+st.caption(t("forward.animation_note"))
+st.plotly_chart(animation(image_key, name, T, seed, size, st.session_state.get("lang", "en")),
+                key="animation", width=460)

@@ -1,0 +1,120 @@
+"""Schedules: how linear, cosine and offset cosine (and others) spend their steps."""
+
+import numpy as np
+import streamlit as st
+
+from core import forward
+from core.schedules import (DEFAULT_PARAMS, SCHEDULE_NAMES, book_linear_rates, key_numbers)
+from lab import figures, inputs
+from lab.i18n import schedule_label, t
+from lab.images import upscale
+
+DEFAULT_SCHEDULES = ["linear", "cosine", "offset_cosine"]
+T_CHOICES = [20, 50, 100, 250, 500, 1000, 2000, 4000]
+GRID_FRACTIONS = [0.0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 1.0]
+GRID_SIZE = 64
+SHOWN = 88
+P1_BATCH = 64
+# Widget bounds per schedule parameter: (min, max, step, number format).
+PARAM_BOUNDS = {
+    "beta_start": (1e-6, 0.5, 1e-5, "%.5f"),
+    "beta_end": (1e-6, 0.999, 1e-4, "%.4f"),
+    "s": (0.0, 0.5, 0.001, "%.3f"),
+    "max_beta": (0.5, 0.9999, 0.0001, "%.4f"),
+    "min_signal_rate": (0.0, 0.99, 0.01, "%.3f"),
+    "max_signal_rate": (0.01, 1.0, 0.01, "%.3f"),
+}
+
+st.title(t("schedules.title"))
+st.markdown(t("schedules.intro"))
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns([3, 1, 1])
+    chosen = c1.multiselect(t("schedules.pick"), SCHEDULE_NAMES, default=DEFAULT_SCHEDULES,
+                            format_func=schedule_label, key="schedules", bind="query-params")
+    T = c2.selectbox("T", T_CHOICES, index=T_CHOICES.index(1000), key="T", bind="query-params")
+    zero_snr = c3.toggle(t("schedules.zero_snr"), False, key="zsnr", bind="query-params",
+                         help=t("schedules.zero_snr_help"))
+    params: dict[str, dict[str, float]] = {}
+    with st.expander(t("schedules.params")):
+        for col, name in zip(st.columns(max(1, len(chosen))), chosen):
+            col.markdown(f"**{schedule_label(name)}**")
+            params[name] = {}
+            for p, default in DEFAULT_PARAMS[name].items():
+                lo, hi, step, fmt = PARAM_BOUNDS[p]
+                params[name][p] = col.number_input(p, lo, hi, default, step, format=fmt,
+                                                   key=f"p_{name}_{p}")
+
+if not chosen:
+    st.info(t("schedules.none"))
+    st.stop()
+
+schedules = {}
+for name in chosen:
+    try:
+        schedules[name] = inputs.schedule(name, T, zero_snr, **params[name])
+    except ValueError as err:
+        st.error(t("schedules.bad_params", name=schedule_label(name), detail=str(err)))
+if not schedules:
+    st.stop()
+labels = {name: schedule_label(name) for name in schedules}
+
+st.subheader(t("schedules.curves_title"))
+st.plotly_chart(figures.schedule_curves(
+    {labels[n]: s for n, s in schedules.items()},
+    titles=[t("schedules.panel_alpha_bar"), t("schedules.panel_noise"), t("schedules.panel_beta"),
+            t("schedules.panel_log_snr")], x_label="t / T"), key="curves")
+st.caption(t("schedules.curves_note"))
+
+st.subheader(t("schedules.table_title"))
+rows = []
+for name, sched in schedules.items():
+    k = key_numbers(sched)
+    rows.append({t("schedules.col_schedule"): labels[name],
+                 t("schedules.col_alpha_bar_end"): f"{k['alpha_bar_end']:.3g}",
+                 t("schedules.col_terminal_snr"): f"{k['terminal_snr']:.3g}",
+                 t("schedules.col_t_snr_1"): f"{k['t_snr_1']:.3f}",
+                 t("schedules.col_share"): f"{k['share_snr_above_1']:.0%}"})
+st.dataframe(rows, hide_index=True)
+st.caption(t("schedules.table_note"))
+
+st.subheader(t("schedules.grid_title"))
+c1, c2 = st.columns([3, 1])
+flower = c1.select_slider(t("schedules.grid_flower"), list(range(inputs.GALLERY_SIZE)),
+                          format_func=lambda i: str(i + 1), key="flower", bind="query-params")
+seed = c2.number_input(t("common.seed"), 0, 2**31 - 1, 0, key="seed", bind="query-params")
+x0 = forward.to_model_range(inputs.gallery(GRID_SIZE)[flower])
+eps = inputs.noise(x0.shape, seed)
+st.caption(t("schedules.grid_note"))
+for name, sched in schedules.items():
+    steps = np.round(np.array(GRID_FRACTIONS) * T).astype(int)
+    row = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
+                            steps, sched)
+    st.markdown(f"**{labels[name]}**")
+    st.image([upscale(forward.to_pixel_range(x), SHOWN) for x in row], width=SHOWN,
+             caption=[f"t/T = {f:g}" for f in GRID_FRACTIONS])
+
+st.subheader(t("schedules.p1_title"))
+st.markdown(t("schedules.p1_intro"))
+n = st.slider(t("schedules.p1_grid"), 2, 1000, 20, key="p1_n", bind="query-params")
+correct = inputs.schedule("linear", 1000)
+t_full = np.arange(1, 1001) / 1000
+t_grid = np.arange(n) / n  # the book evaluates its schedule on [x / T for x in range(T)]
+book_grid = book_linear_rates(t_grid)[1] ** 2
+t_batch = np.random.default_rng(0).uniform(0, 1, P1_BATCH)
+book_batch = book_linear_rates(t_batch)[1] ** 2
+st.plotly_chart(figures.pitfall_p1(
+    t_full, correct.alphas_cumprod, t_grid, book_grid, t_batch, book_batch,
+    names=[t("schedules.p1_correct"), t("schedules.p1_book_grid", n=n),
+           t("schedules.p1_book_batch", n=P1_BATCH)],
+    title=t("schedules.p1_chart_title"), x_label="t", y_label="ᾱ"), key="p1")
+last = float(t_grid[-1])
+right = float(correct.rates(last)[1] ** 2)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(t("schedules.p1_metric_book", t=f"{last:.3g}"), f"{book_grid[-1]:.3g}")
+c2.metric(t("schedules.p1_metric_right", t=f"{last:.3g}"), f"{right:.3g}")
+x_book = forward.to_pixel_range(np.sqrt(book_grid[-1]) * x0 + np.sqrt(1 - book_grid[-1]) * eps)
+x_right = forward.to_pixel_range(np.sqrt(right) * x0 + np.sqrt(1 - right) * eps)
+c3.image(upscale(x_book, 128), caption=t("schedules.p1_img_book"), width=128)
+c4.image(upscale(x_right, 128), caption=t("schedules.p1_img_right"), width=128)
+st.caption(t("schedules.p1_fix"))
