@@ -1,23 +1,33 @@
-"""Diffusion Lab: see every moving part of a denoising diffusion model."""
+"""Diffusion Lab: see every moving part of a denoising diffusion model.
+
+The pages live in app_pages/, not pages/: while a folder named pages/ exists,
+Streamlit runs the first session after a server start in its legacy
+multipage mode, so a shared deep link (/schedules?...) opened first would
+skip this script (no sidebar, no language switch).
+"""
 
 import streamlit as st
 
 from lab.i18n import LANGUAGES, t
+from lab.state import Param, one_of, publish, restore
 
 st.set_page_config(page_title="Diffusion Lab", page_icon="🌸", layout="wide")
 
+LANGUAGE = [Param("lang", "en", one_of(LANGUAGES))]
+restore(LANGUAGE)
 with st.sidebar:
     st.radio("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, horizontal=True,
-             key="lang", bind="query-params", persist_state="session")
+             key="lang", persist_state="session")
 
 pages = [
-    st.Page("pages/forward.py", title=t("nav.forward"), icon="🌫️", url_path="forward",
+    st.Page("app_pages/forward.py", title=t("nav.forward"), icon="🌫️", url_path="forward",
             default=True),
-    st.Page("pages/schedules.py", title=t("nav.schedules"), icon="📉", url_path="schedules"),
+    st.Page("app_pages/schedules.py", title=t("nav.schedules"), icon="📉", url_path="schedules"),
 ]
 page = st.navigation(pages)
 
 with st.sidebar:
     st.caption(t("sidebar.about"))
 
+publish(LANGUAGE, page=False)
 page.run()

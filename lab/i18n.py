@@ -234,3 +234,13 @@ def t(key: str, **values) -> str:
 
 def schedule_label(name: str) -> str:
     return t(f"schedule.{name}")
+
+
+def labels(prefix: str):
+    """A format_func for option widgets: option v shows as the string "prefix.v".
+
+    The language is fixed when the widget is drawn, so the labels a widget
+    was drawn with stay the labels it is read back with.
+    """
+    lang = current_language()
+    return lambda value: translate(f"{prefix}.{value}", lang)

@@ -11,12 +11,19 @@ import streamlit as st
 from core.data import ImageLoadError, load_image, procedural_flowers
 from core.forward import sample_noise, to_model_range
 from core.schedules import Schedule, make_schedule
-from lab.i18n import t
+from lab.i18n import labels, t
+from lab.state import Param, int_in, one_of
 
 GALLERY_SIZE = 8
 # A seed whose first eight flowers show the variety of the data set.
 GALLERY_SEED = 2024
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
+SOURCES = ["builtin", "upload"]
+# Numbers of diffusion steps offered on every page (one list, so T carries over).
+T_CHOICES = [10, 20, 50, 100, 250, 500, 1000, 2000, 4000]
+# URL settings of the picker; a page using it adds these to its own.
+PICKER_PARAMS = [Param("source", "builtin", one_of(SOURCES)),
+                 Param("flower", 0, int_in(0, GALLERY_SIZE - 1))]
 
 
 @st.cache_resource(show_spinner=False)
@@ -48,9 +55,9 @@ def image_picker(page: str, size: int) -> tuple[np.ndarray, str]:
     (for caches). A bad upload shows a clear message and the previous good
     image stays; the last good upload is kept for the whole session.
     """
-    source = st.radio(t("picker.source"), ["builtin", "upload"], horizontal=True,
-                      format_func=lambda s: t(f"picker.source.{s}"), key=f"{page}_source",
-                      bind="query-params")
+    source = st.radio(t("picker.source"), SOURCES, horizontal=True,
+                      format_func=labels("picker.source"), key="source",
+                      persist_state="session")
     kept_upload = f"_{page}_upload"
     if source == "upload":
         uploaded = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES,
@@ -72,6 +79,6 @@ def image_picker(page: str, size: int) -> tuple[np.ndarray, str]:
     flowers = gallery(size)
     st.image(list(gallery(64)), width=56, caption=[str(i + 1) for i in range(GALLERY_SIZE)])
     index = st.radio(t("picker.flower"), list(range(GALLERY_SIZE)), horizontal=True,
-                     format_func=lambda i: str(i + 1), key=f"{page}_flower",
-                     bind="query-params", label_visibility="collapsed")
+                     format_func=lambda i: str(i + 1), key="flower",
+                     persist_state="session", label_visibility="collapsed")
     return to_model_range(flowers[index]), f"flower:{index}"

@@ -6,16 +6,26 @@ import streamlit as st
 from core import forward
 from core.schedules import SCHEDULE_NAMES
 from lab import figures, inputs
-from lab.i18n import schedule_label, t
+from lab.i18n import labels, t
 from lab.images import upscale
+from lab.state import Param, int_in, one_of, publish, restore
 
 SIZES = [64, 128, 256]
-T_CHOICES = [10, 20, 50, 100, 250, 500, 1000, 2000]
 FILMSTRIP_FRAMES = 9
 ANIMATION_FRAMES = 31
 ANIMATION_MAX_SIZE = 128
 MAX_SEED = 2**31 - 1
 SHOWN = 200  # display width of the main images, px
+
+PARAMS = [
+    Param("schedule", "linear", one_of(SCHEDULE_NAMES)),
+    Param("T", 1000, one_of(inputs.T_CHOICES)),
+    Param("size", 128, one_of(SIZES)),
+    Param("seed", 0, int_in(0, MAX_SEED)),
+    Param("t", 250, int_in(0, max(inputs.T_CHOICES))),
+    *inputs.PICKER_PARAMS,
+]
+restore(PARAMS)
 
 st.title(t("forward.title"))
 st.markdown(t("forward.intro"))
@@ -23,15 +33,15 @@ st.markdown(t("forward.intro"))
 with st.container(border=True):
     left, right = st.columns([3, 2], gap="large")
     with right:
-        name = st.selectbox(t("common.schedule"), SCHEDULE_NAMES, index=0,
-                            format_func=schedule_label, key="schedule", bind="query-params")
+        name = st.selectbox(t("common.schedule"), SCHEDULE_NAMES, format_func=labels("schedule"),
+                            key="schedule", persist_state="session")
         c1, c2, c3 = st.columns(3)
-        T = c1.selectbox("T", T_CHOICES, index=T_CHOICES.index(1000), key="T",
-                         help=t("forward.T_help"), bind="query-params")
-        size = c2.selectbox(t("common.size"), SIZES, index=1, format_func=lambda s: f"{s} px",
-                            key="size", bind="query-params")
-        seed = c3.number_input(t("common.seed"), 0, MAX_SEED, 0, key="seed",
-                               help=t("common.seed_help"), bind="query-params")
+        T = c1.selectbox("T", inputs.T_CHOICES, key="T", help=t("forward.T_help"),
+                         persist_state="session")
+        size = c2.selectbox(t("common.size"), SIZES, format_func=lambda s: f"{s} px",
+                            key="size", persist_state="session")
+        seed = c3.number_input(t("common.seed"), 0, MAX_SEED, key="seed",
+                               help=t("common.seed_help"), persist_state="session")
     with left:
         x0, image_key = inputs.image_picker("forward", size)
 
@@ -46,10 +56,11 @@ def show(x: np.ndarray) -> np.ndarray:
 @st.fragment
 def step_view():
     """Everything that depends on t reruns alone when the slider moves."""
-    if st.session_state.get("t", 0) > T:  # T just shrank below the chosen t
+    if st.session_state["t"] > T:  # T just shrank below the chosen t
         st.session_state["t"] = T
-    t_step = st.slider(t("forward.t"), 0, T, T // 4, key="t", bind="query-params",
-                       help=t("forward.t_help"))
+    t_step = st.slider(t("forward.t"), 0, T, key="t", help=t("forward.t_help"),
+                       persist_state="session")
+    publish(PARAMS)
     a = forward.alpha_bar(sched, t_step)
     x_t = forward.add_noise(x0, eps, t_step, sched)
     signal, noise_rate = float(np.sqrt(a)), float(np.sqrt(1.0 - a))
@@ -105,6 +116,7 @@ def step_view():
     st.caption(t("forward.chain_note"))
 
 
+publish(PARAMS)
 step_view()
 
 st.subheader(t("forward.filmstrip_title"))

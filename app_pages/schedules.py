@@ -6,11 +6,11 @@ import streamlit as st
 from core import forward
 from core.schedules import (DEFAULT_PARAMS, SCHEDULE_NAMES, book_linear_rates, key_numbers)
 from lab import figures, inputs
-from lab.i18n import schedule_label, t
+from lab.i18n import labels, schedule_label, t
 from lab.images import upscale
+from lab.state import Param, dump_flag, dump_list, flag, int_in, one_of, publish, restore, some_of
 
 DEFAULT_SCHEDULES = ["linear", "cosine", "offset_cosine"]
-T_CHOICES = [20, 50, 100, 250, 500, 1000, 2000, 4000]
 GRID_FRACTIONS = [0.0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 1.0]
 GRID_SIZE = 64
 SHOWN = 88
@@ -24,17 +24,26 @@ PARAM_BOUNDS = {
     "min_signal_rate": (0.0, 0.99, 0.01, "%.3f"),
     "max_signal_rate": (0.01, 1.0, 0.01, "%.3f"),
 }
+PARAMS = [
+    Param("schedules", DEFAULT_SCHEDULES, some_of(SCHEDULE_NAMES), dump_list),
+    Param("steps", 1000, one_of(inputs.T_CHOICES)),
+    Param("zsnr", False, flag, dump_flag),
+    Param("image", 0, int_in(0, inputs.GALLERY_SIZE - 1)),
+    Param("noise_seed", 0, int_in(0, 2**31 - 1)),
+    Param("p1_n", 20, int_in(2, 1000)),
+]
+restore(PARAMS)
 
 st.title(t("schedules.title"))
 st.markdown(t("schedules.intro"))
 
 with st.container(border=True):
     c1, c2, c3 = st.columns([3, 1, 1])
-    chosen = c1.multiselect(t("schedules.pick"), SCHEDULE_NAMES, default=DEFAULT_SCHEDULES,
-                            format_func=schedule_label, key="schedules", bind="query-params")
-    T = c2.selectbox("T", T_CHOICES, index=T_CHOICES.index(1000), key="T", bind="query-params")
-    zero_snr = c3.toggle(t("schedules.zero_snr"), False, key="zsnr", bind="query-params",
-                         help=t("schedules.zero_snr_help"))
+    chosen = c1.multiselect(t("schedules.pick"), SCHEDULE_NAMES, format_func=labels("schedule"),
+                            key="schedules", persist_state="session")
+    T = c2.selectbox("T", inputs.T_CHOICES, key="steps", persist_state="session")
+    zero_snr = c3.toggle(t("schedules.zero_snr"), key="zsnr", help=t("schedules.zero_snr_help"),
+                         persist_state="session")
     params: dict[str, dict[str, float]] = {}
     with st.expander(t("schedules.params")):
         for col, name in zip(st.columns(max(1, len(chosen))), chosen):
@@ -43,9 +52,10 @@ with st.container(border=True):
             for p, default in DEFAULT_PARAMS[name].items():
                 lo, hi, step, fmt = PARAM_BOUNDS[p]
                 params[name][p] = col.number_input(p, lo, hi, default, step, format=fmt,
-                                                   key=f"p_{name}_{p}")
+                                                   key=f"p_{name}_{p}", persist_state="session")
 
 if not chosen:
+    publish(PARAMS)
     st.info(t("schedules.none"))
     st.stop()
 
@@ -57,11 +67,11 @@ for name in chosen:
         st.error(t("schedules.bad_params", name=schedule_label(name), detail=str(err)))
 if not schedules:
     st.stop()
-labels = {name: schedule_label(name) for name in schedules}
+names = {name: schedule_label(name) for name in schedules}
 
 st.subheader(t("schedules.curves_title"))
 st.plotly_chart(figures.schedule_curves(
-    {labels[n]: s for n, s in schedules.items()},
+    {names[n]: s for n, s in schedules.items()},
     titles=[t("schedules.panel_alpha_bar"), t("schedules.panel_noise"), t("schedules.panel_beta"),
             t("schedules.panel_log_snr")], x_label="t / T"), key="curves")
 st.caption(t("schedules.curves_note"))
@@ -70,7 +80,7 @@ st.subheader(t("schedules.table_title"))
 rows = []
 for name, sched in schedules.items():
     k = key_numbers(sched)
-    rows.append({t("schedules.col_schedule"): labels[name],
+    rows.append({t("schedules.col_schedule"): names[name],
                  t("schedules.col_alpha_bar_end"): f"{k['alpha_bar_end']:.3g}",
                  t("schedules.col_terminal_snr"): f"{k['terminal_snr']:.3g}",
                  t("schedules.col_t_snr_1"): f"{k['t_snr_1']:.3f}",
@@ -81,8 +91,8 @@ st.caption(t("schedules.table_note"))
 st.subheader(t("schedules.grid_title"))
 c1, c2 = st.columns([3, 1])
 flower = c1.select_slider(t("schedules.grid_flower"), list(range(inputs.GALLERY_SIZE)),
-                          format_func=lambda i: str(i + 1), key="flower", bind="query-params")
-seed = c2.number_input(t("common.seed"), 0, 2**31 - 1, 0, key="seed", bind="query-params")
+                          format_func=lambda i: str(i + 1), key="image", persist_state="session")
+seed = c2.number_input(t("common.seed"), 0, 2**31 - 1, key="noise_seed", persist_state="session")
 x0 = forward.to_model_range(inputs.gallery(GRID_SIZE)[flower])
 eps = inputs.noise(x0.shape, seed)
 st.caption(t("schedules.grid_note"))
@@ -90,13 +100,14 @@ for name, sched in schedules.items():
     steps = np.round(np.array(GRID_FRACTIONS) * T).astype(int)
     row = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
                             steps, sched)
-    st.markdown(f"**{labels[name]}**")
+    st.markdown(f"**{names[name]}**")
     st.image([upscale(forward.to_pixel_range(x), SHOWN) for x in row], width=SHOWN,
              caption=[f"t/T = {f:g}" for f in GRID_FRACTIONS])
 
 st.subheader(t("schedules.p1_title"))
 st.markdown(t("schedules.p1_intro"))
-n = st.slider(t("schedules.p1_grid"), 2, 1000, 20, key="p1_n", bind="query-params")
+n = st.slider(t("schedules.p1_grid"), 2, 1000, key="p1_n", persist_state="session")
+publish(PARAMS)
 correct = inputs.schedule("linear", 1000)
 t_full = np.arange(1, 1001) / 1000
 t_grid = np.arange(n) / n  # the book evaluates its schedule on [x / T for x in range(T)]
