@@ -12,6 +12,10 @@ from lab.i18n import LANGUAGES, t
 from lab.state import Param, one_of, publish, restore
 
 st.set_page_config(page_title="Diffusion Lab", page_icon="🌸", layout="wide")
+# Small images are enlarged by the browser: keep each pixel a crisp square, so
+# the noise a learner looks at is the noise the model sees.
+st.html("<style>[data-testid='stImage'] img, [data-testid='stImageContainer'] img "
+        "{image-rendering: pixelated;}</style>")
 
 LANGUAGE = [Param("lang", "en", one_of(LANGUAGES))]
 restore(LANGUAGE)

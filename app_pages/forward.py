@@ -7,7 +7,7 @@ from core import forward
 from core.schedules import SCHEDULE_NAMES
 from lab import figures, inputs
 from lab.i18n import labels, t
-from lab.images import upscale
+from lab.images import png_bytes
 from lab.state import Param, int_in, one_of, publish, restore
 
 SIZES = [64, 128, 256]
@@ -15,7 +15,7 @@ FILMSTRIP_FRAMES = 9
 ANIMATION_FRAMES = 31
 ANIMATION_MAX_SIZE = 128
 MAX_SEED = 2**31 - 1
-SHOWN = 200  # display width of the main images, px
+FILMSTRIP_MAX_SIZE = 128
 
 PARAMS = [
     Param("schedule", "linear", one_of(SCHEDULE_NAMES)),
@@ -49,8 +49,9 @@ sched = inputs.schedule(name, T)
 eps = inputs.noise(x0.shape, seed)
 
 
-def show(x: np.ndarray) -> np.ndarray:
-    return upscale(forward.to_pixel_range(x), SHOWN)
+def show(x: np.ndarray) -> bytes:
+    """Exact pixels as PNG (Streamlit's default JPEG would smear the noise)."""
+    return png_bytes(forward.to_pixel_range(x))
 
 
 @st.fragment
@@ -66,9 +67,9 @@ def step_view():
     signal, noise_rate = float(np.sqrt(a)), float(np.sqrt(1.0 - a))
 
     cols = st.columns([1, 1, 1, 2])
-    cols[0].image(show(x0), caption=t("forward.x0_caption"), width=SHOWN)
-    cols[1].image(show(eps), caption=t("forward.eps_caption"), width=SHOWN)
-    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=t_step), width=SHOWN)
+    cols[0].image(show(x0), caption=t("forward.x0_caption"), width="stretch")
+    cols[1].image(show(eps), caption=t("forward.eps_caption"), width="stretch")
+    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=t_step), width="stretch")
     with cols[3]:
         st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon")
         st.latex(rf"x_{{{t_step}}} = {signal:.4f}\cdot x_0 + {noise_rate:.4f}\cdot\varepsilon")
@@ -96,8 +97,8 @@ def step_view():
     r_one = forward.standardised_residual(x_t, x0, a)
     r_chain = forward.standardised_residual(x_chain, x0, a)
     c1, c2, c3 = st.columns([1, 1, 3])
-    c1.image(show(x_t), caption=t("forward.one_shot"), width=SHOWN)
-    c2.image(show(x_chain), caption=t("forward.chain", t=t_step), width=SHOWN)
+    c1.image(show(x_t), caption=t("forward.one_shot"), width="stretch")
+    c2.image(show(x_chain), caption=t("forward.chain", t=t_step), width="stretch")
     with c3:
         st.plotly_chart(figures.pixel_histogram(
             {t("forward.one_shot"): r_one, t("forward.chain_short"): r_chain},
@@ -121,10 +122,10 @@ step_view()
 
 st.subheader(t("forward.filmstrip_title"))
 steps = np.linspace(0, T, FILMSTRIP_FRAMES).round().astype(int)
-strip = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
-                          steps, sched)
-st.image([upscale(forward.to_pixel_range(x), 96) for x in strip], width=96,
-         caption=[f"t = {s}" for s in steps])
+stride = max(1, size // FILMSTRIP_MAX_SIZE)
+strip = forward.add_noise(np.repeat(x0[None, ::stride, ::stride], len(steps), 0),
+                          np.repeat(eps[None, ::stride, ::stride], len(steps), 0), steps, sched)
+st.image([show(x) for x in strip], width=120, caption=[f"t = {s}" for s in steps])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -7,7 +7,7 @@ from core import forward
 from core.schedules import (DEFAULT_PARAMS, SCHEDULE_NAMES, book_linear_rates, key_numbers)
 from lab import figures, inputs
 from lab.i18n import labels, schedule_label, t
-from lab.images import upscale
+from lab.images import png_bytes
 from lab.state import Param, dump_flag, dump_list, flag, int_in, one_of, publish, restore, some_of
 
 DEFAULT_SCHEDULES = ["linear", "cosine", "offset_cosine"]
@@ -101,7 +101,7 @@ for name, sched in schedules.items():
     row = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
                             steps, sched)
     st.markdown(f"**{names[name]}**")
-    st.image([upscale(forward.to_pixel_range(x), SHOWN) for x in row], width=SHOWN,
+    st.image([png_bytes(forward.to_pixel_range(x)) for x in row], width=SHOWN,
              caption=[f"t/T = {f:g}" for f in GRID_FRACTIONS])
 
 st.subheader(t("schedules.p1_title"))
@@ -126,6 +126,6 @@ c1.metric(t("schedules.p1_metric_book", t=f"{last:.3g}"), f"{book_grid[-1]:.3g}"
 c2.metric(t("schedules.p1_metric_right", t=f"{last:.3g}"), f"{right:.3g}")
 x_book = forward.to_pixel_range(np.sqrt(book_grid[-1]) * x0 + np.sqrt(1 - book_grid[-1]) * eps)
 x_right = forward.to_pixel_range(np.sqrt(right) * x0 + np.sqrt(1 - right) * eps)
-c3.image(upscale(x_book, 128), caption=t("schedules.p1_img_book"), width=128)
-c4.image(upscale(x_right, 128), caption=t("schedules.p1_img_right"), width=128)
+c3.image(png_bytes(x_book), caption=t("schedules.p1_img_book"), width=128)
+c4.image(png_bytes(x_right), caption=t("schedules.p1_img_right"), width=128)
 st.caption(t("schedules.p1_fix"))

@@ -14,18 +14,6 @@ def to_uint8(img01: np.ndarray) -> np.ndarray:
     return (np.clip(np.asarray(img01, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def upscale(img01: np.ndarray, min_size: int = 128) -> np.ndarray:
-    """Nearest-neighbour upscale by a whole factor until the side is at least min_size.
-
-    Browsers smooth small images when they enlarge them; doing it here keeps
-    every pixel of a 32 px image a crisp square.
-    """
-    factor = max(1, -(-min_size // img01.shape[0]))
-    if factor == 1:
-        return img01
-    return np.repeat(np.repeat(img01, factor, axis=0), factor, axis=1)
-
-
 def png_bytes(img01: np.ndarray) -> bytes:
     """Encode one [0, 1] image (H, W, 3) as PNG. compress_level 1: these are
     sent once and thrown away, so speed beats a few percent of size."""
