@@ -23,9 +23,9 @@ def app():
         at = AppTest.from_file(APP, default_timeout=120)
         for key, value in query.items():
             at.query_params[key] = value
+        if page is not None:  # as if the user opened /page?query directly
+            at.switch_page(f"app_pages/{page}.py")
         at.run()
-        if page is not None:
-            at.switch_page(f"app_pages/{page}.py").run()
         return at
 
     return make
