@@ -6,7 +6,7 @@ import streamlit as st
 from core import forward
 from core.schedules import SCHEDULE_NAMES
 from lab import figures, inputs
-from lab.i18n import labels, t
+from lab.i18n import labels, subscript, t
 from lab.images import png_bytes
 from lab.state import Param, int_in, one_of, publish, restore
 
@@ -69,7 +69,7 @@ def step_view():
     cols = st.columns([1, 1, 1, 2])
     cols[0].image(show(x0), caption=t("forward.x0_caption"), width="stretch")
     cols[1].image(show(eps), caption=t("forward.eps_caption"), width="stretch")
-    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=t_step), width="stretch")
+    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=subscript(t_step)), width="stretch")
     with cols[3]:
         st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon")
         st.latex(rf"x_{{{t_step}}} = {signal:.4f}\cdot x_0 + {noise_rate:.4f}\cdot\varepsilon")
@@ -78,7 +78,7 @@ def step_view():
         st.caption(t("forward.equation_note"))
 
     st.plotly_chart(figures.pixel_histogram(
-        {t("forward.hist_x0"): x0, t("forward.hist_xt", t=t_step): x_t},
+        {t("forward.hist_x0"): x0, t("forward.hist_xt", t=subscript(t_step)): x_t},
         normal_label=t("common.normal_pdf"), title=t("forward.hist_title"),
         x_label=t("forward.hist_x")), key="hist")
 
@@ -125,7 +125,8 @@ steps = np.linspace(0, T, FILMSTRIP_FRAMES).round().astype(int)
 stride = max(1, size // FILMSTRIP_MAX_SIZE)
 strip = forward.add_noise(np.repeat(x0[None, ::stride, ::stride], len(steps), 0),
                           np.repeat(eps[None, ::stride, ::stride], len(steps), 0), steps, sched)
-st.image([show(x) for x in strip], width=120, caption=[f"t = {s}" for s in steps])
+for col, x, s in zip(st.columns(len(steps)), strip, steps):
+    col.image(show(x), caption=f"t = {s}", width="stretch")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -32,10 +32,6 @@ HIST_BINS = 64
 _NORMAL_X = np.linspace(*HIST_RANGE, 161)
 _NORMAL_PDF = np.exp(-0.5 * _NORMAL_X**2) / math.sqrt(2 * math.pi)
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10),
-               legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-
-
 def _density(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     counts, edges = np.histogram(values, bins=HIST_BINS, range=HIST_RANGE, density=True)
     return (edges[:-1] + edges[1:]) / 2, counts
@@ -56,8 +52,12 @@ def pixel_histogram(series: dict[str, np.ndarray], normal_label: str, title: str
                          marker=dict(color=color)))
     data.append(dict(type="scatter", x=_NORMAL_X, y=_NORMAL_PDF, mode="lines",
                      name=normal_label, line=dict(color=NORMAL_COLOR, dash="dash", width=2)))
+    # The tails are empty, so the legend sits inside the plot, top right.
     layout = dict(title=dict(text=title), barmode="overlay", height=300,
-                  xaxis=dict(title=dict(text=x_label), range=list(HIST_RANGE)), **_LAYOUT)
+                  xaxis=dict(title=dict(text=x_label), range=list(HIST_RANGE)),
+                  margin=dict(l=10, r=10, t=40, b=10),
+                  legend=dict(x=0.99, xanchor="right", y=0.98, yanchor="top",
+                              bgcolor="rgba(255,255,255,0.6)"))
     return dict(data=data, layout=layout)
 
 
@@ -75,8 +75,8 @@ def schedule_curves(schedules: dict[str, Schedule], titles: list[str], x_label: 
                           row=k // 2 + 1, col=k % 2 + 1)
     fig.update_yaxes(type="log", row=2, col=1)
     fig.update_xaxes(title_text=x_label, row=2)
-    fig.update_layout(height=560, **_LAYOUT)
-    fig.update_layout(margin=dict(l=10, r=10, t=70, b=10))
+    fig.update_layout(height=600, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", x=0, y=-0.12, yanchor="top"))
     return fig
 
 
@@ -92,9 +92,11 @@ def pitfall_p1(t_full: np.ndarray, alpha_bar_correct: np.ndarray,
                              name=names[1], line=dict(color="#E69F00", width=2)))
     fig.add_trace(go.Scatter(x=t_batch, y=alpha_bar_book_batch, mode="markers", name=names[2],
                              marker=dict(color="#CC79A7", size=7, symbol="x")))
-    fig.update_layout(title=title, height=360, xaxis_title=x_label, yaxis_title=y_label,
-                      **_LAYOUT)
-    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10))
+    # Small t keeps alpha_bar near 1 in every version: the bottom left is free.
+    fig.update_layout(title=title, height=380, xaxis_title=x_label, yaxis_title=y_label,
+                      margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(x=0.01, y=0.02, yanchor="bottom",
+                                  bgcolor="rgba(255,255,255,0.7)"))
     fig.update_yaxes(range=[-0.02, 1.02])
     return fig
 

@@ -2,7 +2,7 @@
 
 Pages call ``t("key", **values)``; the sidebar switch sets the language.
 Terms follow the book's Chinese edition where it has one (扩散模型, 前向过程,
-噪声调度, 重参数化技巧); symbols (x_t, ᾱ, β, ε, SNR) stay as in the formulas.
+噪声调度, 重参数化技巧); symbols (xₜ, ᾱ, β, ε, SNR) stay as in the formulas.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forward.intro": (
         "A diffusion model is trained on images that have been **noised on purpose**. The "
         "forward process mixes the clean image x₀ with Gaussian noise ε; the schedule decides "
-        "how much of each is left at step t. Thanks to the **reparameterisation trick** any x_t "
+        "how much of each is left at step t. Thanks to the **reparameterisation trick** any xₜ "
         "can be made in one shot, without running the t steps before it.",
         "扩散模型是在**被刻意加噪**的图像上训练的。前向过程把干净图像 x₀ 与高斯噪声 ε "
-        "混合；噪声调度决定在第 t 步时两者各剩多少。借助**重参数化技巧**，任何 x_t "
+        "混合；噪声调度决定在第 t 步时两者各剩多少。借助**重参数化技巧**，任何 xₜ "
         "都可以一步生成，而无需先运行之前的 t 步。"),
     "forward.T_help": ("Number of diffusion steps T. The DDPM paper and the book's linear "
                        "schedule use 1,000.",
@@ -87,7 +87,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "t = 0 是干净图像；t = T 几乎是纯噪声。"),
     "forward.x0_caption": ("x₀: the clean image", "x₀：干净图像"),
     "forward.eps_caption": ("ε ~ N(0, I): the noise", "ε ~ N(0, I)：噪声"),
-    "forward.xt_caption": ("x_{t}: the noisy image", "x_{t}：加噪后的图像"),
+    "forward.xt_caption": ("x{t}: the noisy image", "x{t}：加噪后的图像"),
     "forward.equation_note": (
         "Pixels are scaled to [−1, 1]; the images show them back in [0, 1], clipped. "
         "√ᾱ is the signal rate, √(1−ᾱ) the noise rate, and their squares add up to 1.",
@@ -96,28 +96,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forward.hist_title": ("Pixel values drift towards N(0, 1)", "像素值逐渐趋向 N(0, 1)"),
     "forward.hist_x": ("pixel value", "像素值"),
     "forward.hist_x0": ("x₀", "x₀"),
-    "forward.hist_xt": ("x_{t}", "x_{t}"),
+    "forward.hist_xt": ("x{t}", "x{t}"),
     "forward.chain_title": ("One shot or step by step: the same distribution",
                             "一步到位或逐步加噪：分布相同"),
     "forward.chain_intro": (
         "The one-shot formula is a shortcut for the Markov chain "
-        "x_t = √(1−β_t)·x_(t−1) + √β_t·ε_t. Below, the chain really runs t steps from the same "
+        "xₜ = √(1−βₜ)·xₜ₋₁ + √βₜ·εₜ. Below, the chain really runs t steps from the same "
         "x₀ with its own noise. The pictures differ pixel by pixel (other noise) but the "
-        "noise they carry, (x_t − √ᾱ·x₀)/√(1−ᾱ), has the same N(0, 1) distribution.",
-        "一步公式是马尔可夫链 x_t = √(1−β_t)·x_(t−1) + √β_t·ε_t 的捷径。下面从同一个 x₀ "
+        "noise they carry, (xₜ − √ᾱ·x₀)/√(1−ᾱ), has the same N(0, 1) distribution.",
+        "一步公式是马尔可夫链 xₜ = √(1−βₜ)·xₜ₋₁ + √βₜ·εₜ 的捷径。下面从同一个 x₀ "
         "出发，用链自己的噪声真正运行 t 步。两幅图像逐像素不同（噪声不同），但它们携带的"
-        "噪声 (x_t − √ᾱ·x₀)/√(1−ᾱ) 服从相同的 N(0, 1) 分布。"),
+        "噪声 (xₜ − √ᾱ·x₀)/√(1−ᾱ) 服从相同的 N(0, 1) 分布。"),
     "forward.chain_at_zero": ("At t = 0 there is no noise yet: move the slider.",
                               "t = 0 时还没有噪声：请移动滑块。"),
     "forward.chain_running": ("Running the chain to t = {t}…", "正在把链运行到 t = {t}…"),
     "forward.one_shot": ("one shot", "一步公式"),
     "forward.chain": ("chain, {t} steps", "马尔可夫链，{t} 步"),
     "forward.chain_short": ("chain", "马尔可夫链"),
-    "forward.residual_title": ("Noise carried by x_t, standardised", "x_t 携带的噪声（标准化后）"),
-    "forward.residual_x": ("(x_t − √ᾱ·x₀) / √(1−ᾱ)", "(x_t − √ᾱ·x₀) / √(1−ᾱ)"),
+    "forward.residual_title": ("Noise carried by xₜ, standardised", "xₜ 携带的噪声（标准化后）"),
+    "forward.residual_x": ("(xₜ − √ᾱ·x₀) / √(1−ᾱ)", "(xₜ − √ᾱ·x₀) / √(1−ᾱ)"),
     "forward.col_method": ("method", "方法"),
-    "forward.col_xt_mean": ("x_t mean", "x_t 均值"),
-    "forward.col_xt_std": ("x_t std", "x_t 标准差"),
+    "forward.col_xt_mean": ("xₜ mean", "xₜ 均值"),
+    "forward.col_xt_std": ("xₜ std", "xₜ 标准差"),
     "forward.col_r_mean": ("noise mean (→ 0)", "噪声均值（→ 0）"),
     "forward.col_r_std": ("noise std (→ 1)", "噪声标准差（→ 1）"),
     "forward.chain_note": (
@@ -125,7 +125,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "in the chain adds up over thousands of steps, so tiny differences are expected.",
         "两行的噪声均值都应接近 0，标准差接近 1。链在数千步中会累积舍入误差，"
         "因此存在微小差异是正常的。"),
-    "forward.filmstrip_title": ("Filmstrip: x_t at evenly spaced t", "胶片：等间隔 t 的 x_t"),
+    "forward.filmstrip_title": ("Filmstrip: xₜ at evenly spaced t", "胶片：等间隔 t 的 xₜ"),
     "forward.animation_title": ("Animation", "动画"),
     "forward.animation_note": ("Plays in your browser: no waiting for the server.",
                                "在浏览器中播放：无需等待服务器。"),
@@ -159,10 +159,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "schedules.panel_beta": ("β per step (log scale)", "每步的 β（对数坐标）"),
     "schedules.panel_log_snr": ("log SNR", "对数信噪比 log SNR"),
     "schedules.curves_note": (
-        "The offset cosine never reaches zero signal (ᾱ ≥ 0.02² at t = T): x̂₀ = (x_t − "
+        "The offset cosine never reaches zero signal (ᾱ ≥ 0.02² at t = T): x̂₀ = (xₜ − "
         "noise rate·ε̂)/signal rate divides by the signal rate. Its ᾱ also starts at 0.95² "
         "rather than 1.",
-        "偏移余弦的信号永远不会降到零（t = T 时 ᾱ ≥ 0.02²）：x̂₀ = (x_t − 噪声率·ε̂)/信号率 "
+        "偏移余弦的信号永远不会降到零（t = T 时 ᾱ ≥ 0.02²）：x̂₀ = (xₜ − 噪声率·ε̂)/信号率 "
         "要除以信号率。它的 ᾱ 也从 0.95² 而不是 1 开始。"),
     "schedules.table_title": ("Key numbers", "关键数值"),
     "schedules.col_schedule": ("schedule", "调度"),
@@ -204,8 +204,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                                  "线性调度的 ᾱ，两种算法"),
     "schedules.p1_metric_book": ("ᾱ at t = {t}, book's code", "t = {t} 时的 ᾱ（书中代码）"),
     "schedules.p1_metric_right": ("ᾱ at t = {t}, correct", "t = {t} 时的 ᾱ（正确）"),
-    "schedules.p1_img_book": ("x_t the book's code makes", "书中代码得到的 x_t"),
-    "schedules.p1_img_right": ("x_t it should be", "应有的 x_t"),
+    "schedules.p1_img_book": ("xₜ the book's code makes", "书中代码得到的 xₜ"),
+    "schedules.p1_img_right": ("xₜ it should be", "应有的 xₜ"),
     "schedules.p1_fix": (
         "A related slip (pitfall P2): a printed variant returns variances where the code "
         "returns standard deviations, so signal² + noise² ≠ 1. This lab tests that identity "
@@ -213,6 +213,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "相关错误（陷阱 P2）：书中印刷的某个版本返回的是方差而代码返回的是标准差，导致 "
         "信号² + 噪声² ≠ 1。本实验室对每个调度都测试了这一恒等式。"),
 }
+
+
+_SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def subscript(value) -> str:
+    """42 -> '₄₂', for symbols such as x₄₂ in plain text (captions, legends)."""
+    return str(value).translate(_SUBSCRIPT)
 
 
 def translate(key: str, lang: str, **values) -> str:

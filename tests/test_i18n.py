@@ -6,7 +6,7 @@ import string
 import pytest
 
 from conftest import texts
-from lab.i18n import STRINGS, translate
+from lab.i18n import STRINGS, subscript, translate
 
 # Strings that are the same in both languages on purpose (symbols and names).
 SAME_IN_BOTH = {"forward.hist_x0", "forward.hist_xt", "forward.residual_x", "schedule.sigmoid"}
@@ -27,8 +27,8 @@ def test_every_string_has_both_languages_with_the_same_placeholders(key):
 
 
 def test_translate_fills_placeholders():
-    assert translate("forward.xt_caption", "en", t=42) == "x_42: the noisy image"
-    assert translate("forward.xt_caption", "zh", t=42) == "x_42：加噪后的图像"
+    assert translate("forward.xt_caption", "en", t=subscript(42)) == "x₄₂: the noisy image"
+    assert translate("forward.xt_caption", "zh", t=subscript(42)) == "x₄₂：加噪后的图像"
 
 
 @pytest.mark.parametrize("page", ["forward", "schedules"])
