@@ -13,7 +13,6 @@ from lab.state import Param, dump_flag, dump_list, flag, int_in, one_of, publish
 DEFAULT_SCHEDULES = ["linear", "cosine", "offset_cosine"]
 GRID_FRACTIONS = [0.0, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 1.0]
 GRID_SIZE = 64
-SHOWN = 88
 P1_BATCH = 64
 # Widget bounds per schedule parameter: (min, max, step, number format).
 PARAM_BOUNDS = {
@@ -101,8 +100,8 @@ for name, sched in schedules.items():
     row = forward.add_noise(np.repeat(x0[None], len(steps), 0), np.repeat(eps[None], len(steps), 0),
                             steps, sched)
     st.markdown(f"**{names[name]}**")
-    st.image([png_bytes(forward.to_pixel_range(x)) for x in row], width=SHOWN,
-             caption=[f"t/T = {f:g}" for f in GRID_FRACTIONS])
+    for col, x, f in zip(st.columns(len(row)), row, GRID_FRACTIONS):
+        col.image(png_bytes(forward.to_pixel_range(x)), caption=f"t/T = {f:g}", width="stretch")
 
 st.subheader(t("schedules.p1_title"))
 st.markdown(t("schedules.p1_intro"))

@@ -32,12 +32,13 @@ def test_curves_show_four_panels_for_each_schedule(app):
 
 def test_image_grid_has_a_row_per_schedule_and_a_column_per_t(app):
     at = app("schedules", schedules="linear,sigmoid")
-    rows = [img for img in at.image if img.captions and img.captions[0].startswith("t/T")]
-    assert len(rows) == 2
-    assert rows[0].captions[0] == "t/T = 0" and rows[0].captions[-1] == "t/T = 1"
+    cells = [img for img in at.image if img.captions[0].startswith("t/T")]
+    assert len(cells) == 2 * 9
+    rows = [cells[:9], cells[9:]]
+    assert rows[0][0].captions == ["t/T = 0"] and rows[0][-1].captions == ["t/T = 1"]
     # Same x0 and eps: t = 0 is the same picture in every row, t = T/2 is not.
-    assert rows[0].value[0] == rows[1].value[0]
-    assert rows[0].value[4] != rows[1].value[4]
+    assert rows[0][0].value == rows[1][0].value
+    assert rows[0][4].value != rows[1][4].value
 
 
 def test_zero_terminal_snr_makes_the_last_step_pure_noise(app):
