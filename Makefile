@@ -19,12 +19,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+$(VENV)/.installed: requirements.txt constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	touch $@
 
 $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt -c constraints.txt
 	touch $@
 
 # The browser tests drive a real Chromium through Playwright. Debian's package
