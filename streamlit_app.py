@@ -24,8 +24,8 @@ with st.sidebar:
              key="lang", persist_state="session")
 
 pages = [
-    st.Page("app_pages/forward.py", title=t("nav.forward"), icon="🌫️", url_path="forward",
-            default=True),
+    # The default page is served at "/" (Streamlit ignores its url_path).
+    st.Page("app_pages/forward.py", title=t("nav.forward"), icon="🌫️", default=True),
     st.Page("app_pages/schedules.py", title=t("nav.schedules"), icon="📉", url_path="schedules"),
 ]
 page = st.navigation(pages)

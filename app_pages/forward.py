@@ -49,6 +49,12 @@ sched = inputs.schedule(name, T)
 eps = inputs.noise(x0.shape, seed)
 
 
+def tex_number(x: float) -> str:
+    """4 significant digits, in LaTeX: 4.036e-05 becomes 4.036\\times10^{-5}."""
+    mantissa, _, exponent = f"{x:.4g}".partition("e")
+    return mantissa + (rf"\times10^{{{int(exponent)}}}" if exponent else "")
+
+
 def show(x: np.ndarray) -> bytes:
     """Exact pixels as PNG (Streamlit's default JPEG would smear the noise)."""
     return png_bytes(forward.to_pixel_range(x))
@@ -66,15 +72,15 @@ def step_view():
     x_t = forward.add_noise(x0, eps, t_step, sched)
     signal, noise_rate = float(np.sqrt(a)), float(np.sqrt(1.0 - a))
 
-    cols = st.columns([1, 1, 1, 2])
+    cols = st.columns([1, 1, 1, 2.2])
     cols[0].image(show(x0), caption=t("forward.x0_caption"), width="stretch")
     cols[1].image(show(eps), caption=t("forward.eps_caption"), width="stretch")
     cols[2].image(show(x_t), caption=t("forward.xt_caption", t=subscript(t_step)), width="stretch")
     with cols[3]:
         st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon")
         st.latex(rf"x_{{{t_step}}} = {signal:.4f}\cdot x_0 + {noise_rate:.4f}\cdot\varepsilon")
-        snr = r"\infty" if a >= 1.0 else f"{a / (1.0 - a):.4g}"
-        st.latex(rf"\bar\alpha_{{{t_step}}} = {a:.4g},\qquad \mathrm{{SNR}} = {snr}")
+        snr = r"\infty" if a >= 1.0 else tex_number(a / (1.0 - a))
+        st.latex(rf"\bar\alpha_{{{t_step}}} = {tex_number(a)},\quad \mathrm{{SNR}} = {snr}")
         st.caption(t("forward.equation_note"))
 
     st.plotly_chart(figures.pixel_histogram(

@@ -37,7 +37,7 @@ st.title(t("schedules.title"))
 st.markdown(t("schedules.intro"))
 
 with st.container(border=True):
-    c1, c2, c3 = st.columns([3, 1, 1])
+    c1, c2, c3 = st.columns([5, 1.2, 1.6])
     chosen = c1.multiselect(t("schedules.pick"), SCHEDULE_NAMES, format_func=labels("schedule"),
                             key="schedules", persist_state="session")
     T = c2.selectbox("T", inputs.T_CHOICES, key="steps", persist_state="session")
@@ -81,7 +81,8 @@ for name, sched in schedules.items():
     k = key_numbers(sched)
     rows.append({t("schedules.col_schedule"): names[name],
                  t("schedules.col_alpha_bar_end"): f"{k['alpha_bar_end']:.3g}",
-                 t("schedules.col_terminal_snr"): f"{k['terminal_snr']:.3g}",
+                 t("schedules.col_terminal_log_snr"): (
+                     "−∞" if np.isneginf(k["terminal_log_snr"]) else f"{k['terminal_log_snr']:.2f}"),
                  t("schedules.col_t_snr_1"): f"{k['t_snr_1']:.3f}",
                  t("schedules.col_share"): f"{k['share_snr_above_1']:.0%}"})
 st.dataframe(rows, hide_index=True)

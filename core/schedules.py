@@ -305,6 +305,7 @@ def key_numbers(schedule: Schedule) -> dict[str, float]:
     return {
         "alpha_bar_end": float(schedule.alphas_cumprod[-1]),
         "terminal_snr": float(snr[-1]),
+        "terminal_log_snr": float(schedule.log_snr[-1]),
         "t_snr_1": schedule.t_where_snr_crosses_one(),
         "share_snr_above_1": float(np.mean(snr > 1.0)),
     }

@@ -74,6 +74,7 @@ def schedule_curves(schedules: dict[str, Schedule], titles: list[str], x_label: 
                                      showlegend=k == 0, line=dict(color=color, width=2)),
                           row=k // 2 + 1, col=k % 2 + 1)
     fig.update_yaxes(type="log", row=2, col=1)
+    fig.update_xaxes(range=[0, 1.0], tick0=0, dtick=0.2)
     fig.update_xaxes(title_text=x_label, row=2)
     fig.update_layout(height=600, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", x=0, y=-0.12, yanchor="top"))
@@ -116,20 +117,22 @@ def noising_animation(frames: list[np.ndarray], steps: list[int], play: str, pau
     slider_steps = [dict(method="animate", label=str(s),
                          args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                               transition=dict(duration=0))]) for s in steps]
+    # Picture on top; below it, the buttons on the left and the slider beside them.
     fig.update_layout(
-        height=420, margin=dict(l=0, r=0, t=10, b=10),
+        height=480, margin=dict(l=10, r=10, t=10, b=90),
         xaxis=dict(visible=False, range=[0, w], constrain="domain"),
         yaxis=dict(visible=False, range=[h, 0], scaleanchor="x"),
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.02, xanchor="left",
-                          yanchor="top", showactive=False, buttons=[
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="left",
+                          yanchor="top", pad=dict(t=36), showactive=False, buttons=[
                               dict(label="▶ " + play, method="animate",
                                    args=[None, dict(frame=dict(duration=120, redraw=True),
                                                     fromcurrent=True, transition=dict(duration=0))]),
-                              dict(label="⏸ " + pause, method="animate",
+                              dict(label="❚❚ " + pause, method="animate",
                                    args=[[None], dict(mode="immediate",
                                                       frame=dict(duration=0, redraw=False))]),
                           ])],
-        sliders=[dict(active=0, steps=slider_steps, x=0.22, len=0.78, y=-0.02, yanchor="top",
-                      currentvalue=dict(prefix=step_label + " = "), pad=dict(t=0))],
+        sliders=[dict(active=0, steps=slider_steps, x=0.34, len=0.62, y=0, yanchor="top",
+                      currentvalue=dict(prefix=step_label + " = ", xanchor="left"),
+                      pad=dict(t=10, r=10))],
     )
     return fig

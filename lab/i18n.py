@@ -2,7 +2,9 @@
 
 Pages call ``t("key", **values)``; the sidebar switch sets the language.
 Terms follow the book's Chinese edition where it has one (扩散模型, 前向过程,
-噪声调度, 重参数化技巧); symbols (xₜ, ᾱ, β, ε, SNR) stay as in the formulas.
+噪声调度, 重参数化技巧); symbols stay as in the formulas. Subscript t is not in the page font, so
+markdown text writes it in LaTeX ($x_t$), Plotly text in HTML (x<sub>t</sub>), and
+tables and image captions as x_t.
 """
 
 from __future__ import annotations
@@ -74,10 +76,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forward.intro": (
         "A diffusion model is trained on images that have been **noised on purpose**. The "
         "forward process mixes the clean image x₀ with Gaussian noise ε; the schedule decides "
-        "how much of each is left at step t. Thanks to the **reparameterisation trick** any xₜ "
+        "how much of each is left at step t. Thanks to the **reparameterisation trick** any $x_t$ "
         "can be made in one shot, without running the t steps before it.",
         "扩散模型是在**被刻意加噪**的图像上训练的。前向过程把干净图像 x₀ 与高斯噪声 ε "
-        "混合；噪声调度决定在第 t 步时两者各剩多少。借助**重参数化技巧**，任何 xₜ "
+        "混合；噪声调度决定在第 t 步时两者各剩多少。借助**重参数化技巧**，任何 $x_t$ "
         "都可以一步生成，而无需先运行之前的 t 步。"),
     "forward.T_help": ("Number of diffusion steps T. The DDPM paper and the book's linear "
                        "schedule use 1,000.",
@@ -101,23 +103,27 @@ STRINGS: dict[str, tuple[str, str]] = {
                             "一步到位或逐步加噪：分布相同"),
     "forward.chain_intro": (
         "The one-shot formula is a shortcut for the Markov chain "
-        "xₜ = √(1−βₜ)·xₜ₋₁ + √βₜ·εₜ. Below, the chain really runs t steps from the same "
-        "x₀ with its own noise. The pictures differ pixel by pixel (other noise) but the "
-        "noise they carry, (xₜ − √ᾱ·x₀)/√(1−ᾱ), has the same N(0, 1) distribution.",
-        "一步公式是马尔可夫链 xₜ = √(1−βₜ)·xₜ₋₁ + √βₜ·εₜ 的捷径。下面从同一个 x₀ "
+        "$x_t = \\sqrt{1-\\beta_t}\\,x_{t-1} + \\sqrt{\\beta_t}\\,\\varepsilon_t$. "
+        "Below, the chain really runs t steps from the same x₀ with its own noise. The "
+        "pictures differ pixel by pixel (other noise) but the noise they carry, "
+        "$(x_t - \\sqrt{\\bar\\alpha}\\,x_0)/\\sqrt{1-\\bar\\alpha}$, has the same N(0, 1) "
+        "distribution.",
+        "一步公式是马尔可夫链 "
+        "$x_t = \\sqrt{1-\\beta_t}\\,x_{t-1} + \\sqrt{\\beta_t}\\,\\varepsilon_t$ "
+        "的捷径。下面从同一个 x₀ "
         "出发，用链自己的噪声真正运行 t 步。两幅图像逐像素不同（噪声不同），但它们携带的"
-        "噪声 (xₜ − √ᾱ·x₀)/√(1−ᾱ) 服从相同的 N(0, 1) 分布。"),
+        "噪声 $(x_t - \\sqrt{\\bar\\alpha}\\,x_0)/\\sqrt{1-\\bar\\alpha}$ 服从相同的 N(0, 1) 分布。"),
     "forward.chain_at_zero": ("At t = 0 there is no noise yet: move the slider.",
                               "t = 0 时还没有噪声：请移动滑块。"),
     "forward.chain_running": ("Running the chain to t = {t}…", "正在把链运行到 t = {t}…"),
     "forward.one_shot": ("one shot", "一步公式"),
     "forward.chain": ("chain, {t} steps", "马尔可夫链，{t} 步"),
     "forward.chain_short": ("chain", "马尔可夫链"),
-    "forward.residual_title": ("Noise carried by xₜ, standardised", "xₜ 携带的噪声（标准化后）"),
-    "forward.residual_x": ("(xₜ − √ᾱ·x₀) / √(1−ᾱ)", "(xₜ − √ᾱ·x₀) / √(1−ᾱ)"),
+    "forward.residual_title": ("Noise carried by x<sub>t</sub>, standardised", "x<sub>t</sub> 携带的噪声（标准化后）"),
+    "forward.residual_x": ("(x<sub>t</sub> − √ᾱ·x₀) / √(1−ᾱ)", "(x<sub>t</sub> − √ᾱ·x₀) / √(1−ᾱ)"),
     "forward.col_method": ("method", "方法"),
-    "forward.col_xt_mean": ("xₜ mean", "xₜ 均值"),
-    "forward.col_xt_std": ("xₜ std", "xₜ 标准差"),
+    "forward.col_xt_mean": ("x_t mean", "x_t 均值"),
+    "forward.col_xt_std": ("x_t std", "x_t 标准差"),
     "forward.col_r_mean": ("noise mean (→ 0)", "噪声均值（→ 0）"),
     "forward.col_r_std": ("noise std (→ 1)", "噪声标准差（→ 1）"),
     "forward.chain_note": (
@@ -125,7 +131,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "in the chain adds up over thousands of steps, so tiny differences are expected.",
         "两行的噪声均值都应接近 0，标准差接近 1。链在数千步中会累积舍入误差，"
         "因此存在微小差异是正常的。"),
-    "forward.filmstrip_title": ("Filmstrip: xₜ at evenly spaced t", "胶片：等间隔 t 的 xₜ"),
+    "forward.filmstrip_title": ("Filmstrip: $x_t$ at evenly spaced t", "胶片：等间隔 t 的 $x_t$"),
     "forward.animation_title": ("Animation", "动画"),
     "forward.animation_note": ("Plays in your browser: no waiting for the server.",
                                "在浏览器中播放：无需等待服务器。"),
@@ -159,15 +165,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "schedules.panel_beta": ("β per step (log scale)", "每步的 β（对数坐标）"),
     "schedules.panel_log_snr": ("log SNR", "对数信噪比 log SNR"),
     "schedules.curves_note": (
-        "The offset cosine never reaches zero signal (ᾱ ≥ 0.02² at t = T): x̂₀ = (xₜ − "
+        "The offset cosine never reaches zero signal (ᾱ ≥ 0.02² at t = T): x̂₀ = ($x_t$ − "
         "noise rate·ε̂)/signal rate divides by the signal rate. Its ᾱ also starts at 0.95² "
-        "rather than 1.",
-        "偏移余弦的信号永远不会降到零（t = T 时 ᾱ ≥ 0.02²）：x̂₀ = (xₜ − 噪声率·ε̂)/信号率 "
-        "要除以信号率。它的 ᾱ 也从 0.95² 而不是 1 开始。"),
+        "rather than 1, so its first β is about 0.1: the jump at the left of the β panel.",
+        "偏移余弦的信号永远不会降到零（t = T 时 ᾱ ≥ 0.02²）：x̂₀ = ($x_t$ − 噪声率·ε̂)/信号率 "
+        "要除以信号率。它的 ᾱ 也从 0.95² 而不是 1 开始，因此第一步的 β 约为 0.1，"
+        "即 β 图左端的跳变。"),
     "schedules.table_title": ("Key numbers", "关键数值"),
     "schedules.col_schedule": ("schedule", "调度"),
     "schedules.col_alpha_bar_end": ("ᾱ at t = T", "t = T 时的 ᾱ"),
-    "schedules.col_terminal_snr": ("terminal SNR", "终点信噪比"),
+    "schedules.col_terminal_log_snr": ("log SNR at t = T", "t = T 时的 log SNR"),
     "schedules.col_t_snr_1": ("t/T where SNR = 1", "SNR = 1 处的 t/T"),
     "schedules.col_share": ("steps with SNR > 1", "SNR > 1 的步数占比"),
     "schedules.table_note": (
@@ -204,8 +211,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                                  "线性调度的 ᾱ，两种算法"),
     "schedules.p1_metric_book": ("ᾱ at t = {t}, book's code", "t = {t} 时的 ᾱ（书中代码）"),
     "schedules.p1_metric_right": ("ᾱ at t = {t}, correct", "t = {t} 时的 ᾱ（正确）"),
-    "schedules.p1_img_book": ("xₜ the book's code makes", "书中代码得到的 xₜ"),
-    "schedules.p1_img_right": ("xₜ it should be", "应有的 xₜ"),
+    "schedules.p1_img_book": ("x_t the book's code makes", "书中代码得到的 x_t"),
+    "schedules.p1_img_right": ("x_t it should be", "应有的 x_t"),
     "schedules.p1_fix": (
         "A related slip (pitfall P2): a printed variant returns variances where the code "
         "returns standard deviations, so signal² + noise² ≠ 1. This lab tests that identity "
@@ -224,7 +231,10 @@ def subscript(value) -> str:
 
 
 def translate(key: str, lang: str, **values) -> str:
-    """The string for key in lang, with {placeholders} filled in."""
+    """The string for key in lang, with {placeholders} filled in.
+
+    Only strings called with values are formatted, so a string without
+    placeholders may hold LaTeX braces ($x_{t-1}$)."""
     en, zh = STRINGS[key]
     text = zh if lang == "zh" else en
     return text.format(**values) if values else text

@@ -53,5 +53,5 @@ def test_noising_animation_has_one_frame_per_step_and_play_controls():
     frames = [np.full((8, 8, 3), v, np.float32) for v in (0.0, 0.5, 1.0)]
     fig = figures.noising_animation(frames, [0, 5, 10], play="Play", pause="Pause", step_label="t")
     assert [f.name for f in fig.frames] == ["0", "5", "10"]
-    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "⏸ Pause"]
+    assert [b.label for b in fig.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
     assert len(fig.layout.sliders[0].steps) == 3
