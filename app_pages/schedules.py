@@ -50,7 +50,8 @@ with st.container(border=True):
             params[name] = {}
             for p, default in DEFAULT_PARAMS[name].items():
                 lo, hi, step, fmt = PARAM_BOUNDS[p]
-                params[name][p] = col.number_input(p, lo, hi, default, step, format=fmt,
+                params[name][p] = col.number_input(t(f"param.{p}"), lo, hi, default, step,
+                                                   format=fmt,
                                                    key=f"p_{name}_{p}", persist_state="session")
 
 if not chosen:

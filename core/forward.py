@@ -17,9 +17,12 @@ import numpy as np
 
 from core.schedules import Schedule
 
-# The chain keeps a copy of its state every this many steps, so moving a
-# slider from t to t' costs at most this many steps, not t'.
+# The chain keeps a copy of its state every CHAIN_CHECKPOINT_EVERY steps, so
+# moving a slider from t to t' costs at most that many steps, not t'. For long
+# chains the spacing grows so that no more than CHAIN_MAX_CHECKPOINTS copies
+# are kept (40 copies of a 256 px image are 31 MB).
 CHAIN_CHECKPOINT_EVERY = 25
+CHAIN_MAX_CHECKPOINTS = 40
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
@@ -76,13 +79,18 @@ def _step_noise(seed: int, step: int, shape) -> np.ndarray:
     return np.random.default_rng([seed, step]).standard_normal(shape, dtype=np.float32)
 
 
+def checkpoint_spacing(T: int) -> int:
+    """Steps between two kept states of a chain of T steps."""
+    return max(CHAIN_CHECKPOINT_EVERY, -(-T // CHAIN_MAX_CHECKPOINTS))
+
+
 def forward_chain(x0: np.ndarray, schedule: Schedule, t: int, seed: int,
                   checkpoints: dict | None = None) -> np.ndarray:
     """Step-by-step forward process from x0 to x_t, seeded.
 
     checkpoints: an optional dict the caller keeps between calls for the same
     (x0, schedule, seed); the chain stores its state there every
-    ``CHAIN_CHECKPOINT_EVERY`` steps and resumes from the nearest one.
+    ``checkpoint_spacing(schedule.T)`` steps and resumes from the nearest one.
     """
     t = int(_check_step(t, schedule))
     x = np.array(x0, dtype=np.float32)
@@ -93,11 +101,12 @@ def forward_chain(x0: np.ndarray, schedule: Schedule, t: int, seed: int,
             start = max(usable)
             x = checkpoints[start].copy()
     betas = schedule.betas
+    every = checkpoint_spacing(schedule.T)
     for step in range(start + 1, t + 1):
         beta = betas[step - 1]
         x *= np.float32(np.sqrt(1.0 - beta))
         x += np.float32(np.sqrt(beta)) * _step_noise(seed, step, x.shape)
-        if checkpoints is not None and step % CHAIN_CHECKPOINT_EVERY == 0:
+        if checkpoints is not None and step % every == 0:
             checkpoints[step] = x.copy()
     return x
 

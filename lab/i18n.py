@@ -153,6 +153,12 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Lin 等人 (2023)：重新缩放使 t = T 时 ᾱ 恰好为 0，即最后一步是纯噪声，与采样时一致。"
         "预测 ε 的模型在这一步无法还原 x₀。"),
     "schedules.params": ("Parameters of each schedule", "各调度的参数"),
+    "param.beta_start": ("β start", "β 起点"),
+    "param.beta_end": ("β end", "β 终点"),
+    "param.s": ("offset s", "偏移量 s"),
+    "param.max_beta": ("β cap", "β 上限"),
+    "param.min_signal_rate": ("min signal rate", "最小信号率"),
+    "param.max_signal_rate": ("max signal rate", "最大信号率"),
     "schedules.none": ("Pick at least one schedule.", "请至少选择一个调度。"),
     "schedules.bad_params": (
         "The parameters of **{name}** are not valid, so it is left out: β start must not "

@@ -1,10 +1,12 @@
 """The Forward process page (app_pages/forward.py), driven through Streamlit's AppTest."""
 
+import io
 import json
 import math
 import re
 
 import numpy as np
+from PIL import Image
 
 from conftest import no_exceptions, png_bytes, texts
 
@@ -141,6 +143,17 @@ def test_forward_page_shows_error_for_corrupt_upload_and_keeps_the_previous_imag
     assert "**broken.png** is damaged or incomplete" in at.error[0].value
     assert "Using your image **good.png**." in texts(at)
     assert at.image[0].value == shown
+
+
+def test_forward_page_refuses_an_image_with_too_many_pixels(app):
+    """A decompression bomb: a tiny file that claims 60 megapixels."""
+    buf = io.BytesIO()
+    Image.new("1", (10_000, 6_000)).save(buf, format="PNG")
+    assert len(buf.getvalue()) < 1_000_000
+    at = _upload(app("forward"), "bomb.png", buf.getvalue())
+    no_exceptions(at)
+    assert "**bomb.png** is too large for this lab" in at.error[0].value
+    assert "40 MP" in at.error[0].value
 
 
 def test_forward_page_refuses_a_file_that_is_not_an_image(app):

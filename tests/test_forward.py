@@ -60,8 +60,18 @@ def test_chain_is_seeded_and_resumes_from_checkpoints_exactly(linear):
     checkpoints: dict = {}
     forward.forward_chain(x0, linear, 400, seed=7, checkpoints=checkpoints)
     assert min(checkpoints) == forward.CHAIN_CHECKPOINT_EVERY
+    assert len(checkpoints) == 400 // forward.CHAIN_CHECKPOINT_EVERY
     np.testing.assert_allclose(forward.forward_chain(x0, linear, 180, seed=7,
                                                      checkpoints=checkpoints), direct, atol=1e-6)
+
+
+def test_chain_keeps_a_bounded_number_of_checkpoints():
+    """Memory per session stays bounded however long the chain is."""
+    long = make_schedule("cosine", T=4000)
+    checkpoints: dict = {}
+    forward.forward_chain(np.zeros((2, 2, 3), np.float32), long, 4000, seed=0,
+                          checkpoints=checkpoints)
+    assert len(checkpoints) == forward.CHAIN_MAX_CHECKPOINTS
 
 
 def test_chain_works_on_a_batch(linear):
