@@ -123,14 +123,21 @@ def _too_large(size: int, limit: int = MAX_BUNDLE_BYTES) -> BundleError:
 
 
 def save_bundle(model, path, metadata: dict | None = None, history=None,
-                dataset: dict | None = None) -> Path:
+                dataset: dict | None = None, include_optimizer: bool = True) -> Path:
     """Save `model` (a core.diffusion.DiffusionModel) as the bundle folder `path`.
 
     metadata: extra JSON entries (must not reuse the lab's own keys).
     history: a keras History or its `.history` dict. dataset: a JSON description.
+    include_optimizer=False writes a model for sampling only, about half the size
+    (no Adam moments): what a shipped, pretrained bundle needs. Training it further
+    starts a fresh optimizer.
     An existing bundle at `path` is replaced only once the new one is complete.
     """
     path = Path(path)
+    if not include_optimizer:
+        slim = type(model).from_config(model.get_config())
+        slim.set_weights(model.get_weights())
+        model = slim
     if path.exists() and not _replaceable(path):
         raise FileExistsError(
             f"{path} exists and is not a model bundle; choose another name or folder")

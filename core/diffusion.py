@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core.samplers import sample
 from core.schedules import make_schedule, offset_cosine_signal_rate
 from core.unet import build_unet, check_image_size, feature_layer_names, unet_kwargs
 
@@ -386,27 +387,15 @@ class DiffusionModel(keras.Model):
         into (ε̂, x̂0) and remixed with the next step's rates (Song et al. 2021, eq. 12
         with σ = 0). For other samplers and schedules see core.samplers.
         """
-        if int(steps) < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
-        steps = int(steps)
         if self.prediction == "eps" and self.schedule.rates(1.0)[1] == 0.0:
             raise ValueError(
                 "this schedule has zero signal at t = 1 (zero terminal SNR), where an "
                 "eps-predicting model cannot recover x0; train with prediction='v', or use "
                 "core.samplers and start one step in")
         denoiser = self.as_denoiser(use_ema)
-        rng = np.random.default_rng(seed)
-        x_t = rng.standard_normal((int(num_images), *denoiser.image_shape), dtype=np.float32)
-        ones = np.ones(int(num_images))
-        x0_pred = x_t
-        for step in range(steps):
-            t = 1.0 - step / steps
-            noise_rates, signal_rates = self.schedule.rates(t * ones)
-            eps_pred, x0_pred = denoiser.predict(x_t, noise_rates, signal_rates)
-            next_noise, next_signal = self.schedule.rates(max(t - 1.0 / steps, 0.0) * ones)
-            x_t = (next_signal.reshape(-1, 1, 1, 1) * x0_pred
-                   + next_noise.reshape(-1, 1, 1, 1) * eps_pred).astype(np.float32)
-        return denoiser.to_pixels(x0_pred)
+        noise = np.random.default_rng(seed).standard_normal(
+            (int(num_images), *denoiser.image_shape), dtype=np.float32)
+        return sample(denoiser, self.schedule, noise, steps=steps, spacing="continuous")
 
     # ----------------------------------------------------------------------------
     # Training

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="bundle folder to write (and resume from)")
     p.add_argument("--resume", action="store_true", help="continue from the bundle in --out")
     p.add_argument("--strategy", default="default", choices=STRATEGIES)
+    p.add_argument("--slim", action="store_true",
+                   help="write the final bundle without optimizer state (half the size; "
+                        "for shipping a model to sample from)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p.parse_args(argv)
 
@@ -123,17 +127,26 @@ def main(argv=None) -> int:
         trainer = Trainer(config, model=model, images=images)
     trainer.dataset_description = description
 
+    started = time.perf_counter()
+
+    def save(epoch, include_optimizer=True):
+        if is_chief():
+            save_bundle(trainer.model, out, metadata={
+                "epoch": epoch, "steps": trainer.step, "train_config": config.to_dict(),
+                "wall_time_s": round(time.perf_counter() - started, 1)},
+                history=history, dataset=description, include_optimizer=include_optimizer)
+
     class SaveEachEpoch(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             for key, value in (logs or {}).items():
                 history.setdefault(key, []).append(float(value))
-            if is_chief():
-                save_bundle(trainer.model, out, metadata={
-                    "epoch": epoch + 1, "steps": trainer.step, "train_config": config.to_dict()},
-                    history=history, dataset=description)
+            self.epoch = epoch + 1
+            save(self.epoch)
 
     logs = out.parent / f"{out.name}-logs"
-    callbacks = [SaveEachEpoch(), keras.callbacks.TensorBoard(log_dir=str(logs))]
+    saver = SaveEachEpoch()
+    saver.epoch = initial_epoch
+    callbacks = [saver, keras.callbacks.TensorBoard(log_dir=str(logs))]
     if not args.quiet:
         callbacks.append(keras.callbacks.ProgbarLogger())
     trainer.extra_callbacks = callbacks
@@ -141,6 +154,8 @@ def main(argv=None) -> int:
     print(f"{result.reason}: {result.steps} steps in {result.seconds:.0f} s. {result.message}")
     if result.reason == "diverged":
         return 1
+    if args.slim:
+        save(saver.epoch, include_optimizer=False)
     if is_chief():
         write_samples(trainer, out / "samples.png")
     print(f"bundle written to {out}; TensorBoard logs in {logs}")
