@@ -25,8 +25,12 @@ with st.sidebar:
 
 pages = [
     # The default page is served at "/" (Streamlit ignores its url_path).
-    st.Page("app_pages/forward.py", title=t("nav.forward"), icon="🌫️", default=True),
+    st.Page("app_pages/home.py", title=t("nav.home"), icon="🌸", default=True),
+    st.Page("app_pages/forward.py", title=t("nav.forward"), icon="🌫️", url_path="forward"),
     st.Page("app_pages/schedules.py", title=t("nav.schedules"), icon="📉", url_path="schedules"),
+    st.Page("app_pages/reverse.py", title=t("nav.reverse"), icon="🔁", url_path="reverse"),
+    st.Page("app_pages/explorer.py", title=t("nav.explorer"), icon="🧭", url_path="explorer"),
+    st.Page("app_pages/anatomy.py", title=t("nav.anatomy"), icon="🧬", url_path="anatomy"),
 ]
 page = st.navigation(pages)
 

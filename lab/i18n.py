@@ -17,7 +17,11 @@ DEFAULT_LANGUAGE = "en"
 # key: (English, 简体中文). Placeholders in braces must match in both.
 STRINGS: dict[str, tuple[str, str]] = {
     # navigation and sidebar
+    "nav.home": ("Home", "首页"),
     "nav.forward": ("Forward process", "前向过程"),
+    "nav.reverse": ("Reverse denoising", "反向去噪"),
+    "nav.explorer": ("Sampling explorer", "采样探索"),
+    "nav.anatomy": ("Model anatomy", "模型解剖"),
     "nav.schedules": ("Schedules", "噪声调度"),
     "sidebar.about": (
         "Diffusion Lab: the denoising diffusion model of chapter 8 of *Generative Deep "
@@ -234,6 +238,25 @@ _SUBSCRIPT = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 def subscript(value) -> str:
     """42 -> '₄₂', for symbols such as x₄₂ in plain text (captions, legends)."""
     return str(value).translate(_SUBSCRIPT)
+
+
+def _merge_page_tables() -> None:
+    """Pages with many strings keep them in lab/strings/<page>.py (a STRINGS dict of the
+    same shape, keys prefixed with the page name); they join this one table here."""
+    import importlib
+    import pkgutil
+
+    from lab import strings
+
+    for info in pkgutil.iter_modules(strings.__path__):
+        table = importlib.import_module(f"lab.strings.{info.name}").STRINGS
+        clash = set(table) & set(STRINGS)
+        if clash:
+            raise KeyError(f"lab/strings/{info.name}.py redefines {sorted(clash)}")
+        STRINGS.update(table)
+
+
+_merge_page_tables()
 
 
 def translate(key: str, lang: str, **values) -> str:

@@ -197,9 +197,7 @@ def test_deep_link_first_load_runs_the_entry_script(fresh_server, page):
 
 
 def test_forward_page_in_browser(server, page):
-    # The Forward page is the default page, so it lives at the root: Streamlit
-    # ignores url_path="forward" for it, and /forward answers "Page not found".
-    open_page(page, f"{server}/", "Forward process")
+    open_page(page, f"{server}/forward", "Forward process")
     assert_no_exception(page)
     slider = page.locator('[data-testid="stSlider"]').filter(has_text="Step t")
     thumb = slider.get_by_role("slider")
