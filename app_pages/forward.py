@@ -56,7 +56,8 @@ def tex_number(x: float) -> str:
 
 
 def show(x: np.ndarray) -> bytes:
-    """Exact pixels as PNG (Streamlit's default JPEG would smear the noise)."""
+    """Exact pixels as PNG. st.image must also be told output_format="PNG", or it
+    re-encodes RGB bytes as JPEG and smears the noise."""
     return png_bytes(forward.to_pixel_range(x))
 
 
@@ -73,9 +74,10 @@ def step_view():
     signal, noise_rate = float(np.sqrt(a)), float(np.sqrt(1.0 - a))
 
     cols = st.columns([1, 1, 1, 2.2])
-    cols[0].image(show(x0), caption=t("forward.x0_caption"), width="stretch")
-    cols[1].image(show(eps), caption=t("forward.eps_caption"), width="stretch")
-    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=subscript(t_step)), width="stretch")
+    cols[0].image(show(x0), caption=t("forward.x0_caption"), width="stretch", output_format="PNG")
+    cols[1].image(show(eps), caption=t("forward.eps_caption"), width="stretch", output_format="PNG")
+    cols[2].image(show(x_t), caption=t("forward.xt_caption", t=subscript(t_step)),
+                  width="stretch", output_format="PNG")
     with cols[3]:
         st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon")
         st.latex(rf"x_{{{t_step}}} = {signal:.4f}\cdot x_0 + {noise_rate:.4f}\cdot\varepsilon")
@@ -103,8 +105,9 @@ def step_view():
     r_one = forward.standardised_residual(x_t, x0, a)
     r_chain = forward.standardised_residual(x_chain, x0, a)
     c1, c2, c3 = st.columns([1, 1, 3])
-    c1.image(show(x_t), caption=t("forward.one_shot"), width="stretch")
-    c2.image(show(x_chain), caption=t("forward.chain", t=t_step), width="stretch")
+    c1.image(show(x_t), caption=t("forward.one_shot"), width="stretch", output_format="PNG")
+    c2.image(show(x_chain), caption=t("forward.chain", t=t_step), width="stretch",
+             output_format="PNG")
     with c3:
         st.plotly_chart(figures.pixel_histogram(
             {t("forward.one_shot"): r_one, t("forward.chain_short"): r_chain},
@@ -132,7 +135,7 @@ stride = max(1, size // FILMSTRIP_MAX_SIZE)
 strip = forward.add_noise(np.repeat(x0[None, ::stride, ::stride], len(steps), 0),
                           np.repeat(eps[None, ::stride, ::stride], len(steps), 0), steps, sched)
 for col, x, s in zip(st.columns(len(steps)), strip, steps):
-    col.image(show(x), caption=f"t = {s}", width="stretch")
+    col.image(show(x), caption=f"t = {s}", width="stretch", output_format="PNG")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

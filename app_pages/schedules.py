@@ -103,7 +103,8 @@ for name, sched in schedules.items():
                             steps, sched)
     st.markdown(f"**{names[name]}**")
     for col, x, f in zip(st.columns(len(row)), row, GRID_FRACTIONS):
-        col.image(png_bytes(forward.to_pixel_range(x)), caption=f"t/T = {f:g}", width="stretch")
+        col.image(png_bytes(forward.to_pixel_range(x)), caption=f"t/T = {f:g}", width="stretch",
+                  output_format="PNG")
 
 st.subheader(t("schedules.p1_title"))
 st.markdown(t("schedules.p1_intro"))
@@ -127,6 +128,6 @@ c1.metric(t("schedules.p1_metric_book", t=f"{last:.3g}"), f"{book_grid[-1]:.3g}"
 c2.metric(t("schedules.p1_metric_right", t=f"{last:.3g}"), f"{right:.3g}")
 x_book = forward.to_pixel_range(np.sqrt(book_grid[-1]) * x0 + np.sqrt(1 - book_grid[-1]) * eps)
 x_right = forward.to_pixel_range(np.sqrt(right) * x0 + np.sqrt(1 - right) * eps)
-c3.image(png_bytes(x_book), caption=t("schedules.p1_img_book"), width=128)
-c4.image(png_bytes(x_right), caption=t("schedules.p1_img_right"), width=128)
+c3.image(png_bytes(x_book), caption=t("schedules.p1_img_book"), width=128, output_format="PNG")
+c4.image(png_bytes(x_right), caption=t("schedules.p1_img_right"), width=128, output_format="PNG")
 st.caption(t("schedules.p1_fix"))

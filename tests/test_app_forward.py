@@ -26,6 +26,15 @@ def test_forward_page_shows_x0_eps_xt_and_the_filled_in_equation(app):
     assert "0.5241" in latex_numbers(at)
 
 
+def test_noise_is_shown_as_lossless_png_not_jpeg(app):
+    """JPEG would smear the very noise the page is about."""
+    at = app("forward")
+    urls = [u for img in at.image for u in img.value]
+    noisy = [u for img in at.image for u, c in zip(img.value, img.captions)
+             if c.startswith(("ε", "x₂₅₀", "t = "))]
+    assert noisy and all(u.endswith(".png") for u in noisy), urls
+
+
 def test_moving_t_updates_images_equation_and_url(app):
     at = app("forward")
     before = at.image[3].value  # x_t
