@@ -16,6 +16,7 @@ previous choice stays.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRETRAINED = ROOT / "assets" / "models" / "flowers32"
 SESSION_MODELS = "trained_models"      # session_state key: {label: bundle folder}
 UPLOADED_MODELS = "_uploaded_models"   # session_state key: {label: bundle folder}
+_REFUSED_UPLOADS = "_refused_model_uploads"  # session_state key: {zip sha1: BundleError code}
 IDEAL_SIZES = (100, 1000)              # procedural flowers the ideal denoiser knows
 IDEAL_IMAGE_SIZE = 32
 IDEAL_SEED = 0
@@ -49,59 +51,85 @@ class ModelChoice:
 
 def _choices() -> list[ModelChoice]:
     out = [ModelChoice("pretrained", t("models.pretrained"), "keras", 32, str(PRETRAINED))]
-    for label, path in st.session_state.get(SESSION_MODELS, {}).items():
-        out.append(ModelChoice(f"session:{label}", t("models.session", name=label), "keras",
-                               _image_size(path), str(path)))
-    for label, path in st.session_state.get(UPLOADED_MODELS, {}).items():
-        out.append(ModelChoice(f"upload:{label}", t("models.uploaded", name=label), "keras",
-                               _image_size(path), str(path)))
+    for prefix, key, string in (("session", SESSION_MODELS, "models.session"),
+                                ("upload", UPLOADED_MODELS, "models.uploaded")):
+        for label, path in st.session_state.get(key, {}).items():
+            size = _image_size(path)
+            if size is None:  # its folder is gone (a cleaned temp dir): leave it out
+                continue
+            out.append(ModelChoice(f"{prefix}:{label}", t(string, name=label), "keras",
+                                   size, str(path)))
     for n in IDEAL_SIZES:
         out.append(ModelChoice(f"ideal:{n}", t("models.ideal", n=n), "ideal", IDEAL_IMAGE_SIZE))
     return out
 
 
-def _image_size(path) -> int:
-    from core.checkpoints import read_metadata  # numpy only: no TensorFlow
+def _image_size(path) -> int | None:
+    """The bundle's image size, or None when the bundle can no longer be read."""
+    from core.checkpoints import BundleError, read_metadata  # numpy only: no TensorFlow
 
-    return int(read_metadata(path)["image_size"])
+    try:
+        return int(read_metadata(path)["image_size"])
+    except BundleError:
+        return None
 
 
 def model_picker() -> ModelChoice:
-    """Draw the picker in the sidebar and return the chosen model."""
-    choices = {c.key: c for c in _choices()}
-    if st.session_state.get("model") not in choices:
-        st.session_state["model"] = "pretrained"
+    """Draw the picker in the sidebar and return the chosen model.
+
+    The upload is handled before the selectbox is created (a slot keeps the
+    selectbox on top): a good upload selects itself by setting the widget's
+    session_state key, which Streamlit only allows before the widget exists.
+    persist_state="session" keeps the choice across pages without the picker.
+    """
     with st.sidebar:
-        st.selectbox(t("models.pick"), list(choices), format_func=lambda k: choices[k].label,
-                     key="model", help=t("models.pick_help"))
+        slot = st.container()
         with st.expander(t("models.upload_title")):
             upload = st.file_uploader(t("models.upload"), type=["zip"], key="model_upload",
                                       help=t("models.upload_help"))
             if upload is not None:
                 _accept_upload(upload)
-    choices = {c.key: c for c in _choices()}  # an upload may have added one
-    return choices.get(st.session_state["model"], choices["pretrained"])
+    choices = {c.key: c for c in _choices()}
+    if st.session_state.get("model") not in choices:
+        st.session_state["model"] = "pretrained"
+    with slot:
+        st.selectbox(t("models.pick"), list(choices), format_func=lambda k: choices[k].label,
+                     key="model", help=t("models.pick_help"), persist_state="session")
+    return choices[st.session_state["model"]]
 
 
 def _accept_upload(upload) -> None:
-    from core.checkpoints import BundleError, bundle_from_zip, load_bundle
+    """Unpack and check an uploaded bundle zip; on success select it.
+
+    Must run before the selectbox is drawn (it sets the widget's key). A refused
+    file is remembered by its hash, so the reruns that follow while it sits in
+    the uploader repeat the message without unpacking and loading it again.
+    """
+    from core.checkpoints import BundleError, bundle_from_zip
 
     data = upload.getvalue()
     digest = hashlib.sha1(data).hexdigest()[:10]
     uploaded = st.session_state.setdefault(UPLOADED_MODELS, {})
+    refused = st.session_state.setdefault(_REFUSED_UPLOADS, {})
     label = f"{Path(upload.name).stem} ({digest[:6]})"
     if label in uploaded:
         return
+    code = refused.get(digest)
     folder = None
-    try:
-        folder = bundle_from_zip(data, _UPLOAD_DIR, name=f"{Path(upload.name).stem}-{digest}")
-        load_bundle(folder)  # the whole check: architecture, weights, probe outputs
-    except BundleError as err:
-        st.error(t(f"models.error.{err.code}", name=upload.name))
-        if folder is not None:
-            import shutil
-
-            shutil.rmtree(folder, ignore_errors=True)
+    if code is None:
+        try:
+            with st.spinner(t("models.checking", name=upload.name)):
+                folder = bundle_from_zip(data, _UPLOAD_DIR,
+                                         name=f"{Path(upload.name).stem}-{digest}")
+                # The whole check (architecture, weights, probe outputs), and the model
+                # is then cached for the pages that sample with it.
+                keras_model(str(folder))
+        except BundleError as err:
+            code = refused[digest] = err.code
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+    if code is not None:
+        st.error(t(f"models.error.{code}", name=upload.name))
         return
     uploaded[label] = str(folder)
     st.session_state["model"] = f"upload:{label}"

@@ -16,6 +16,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "models.upload_help": ("A .zip downloaded from this lab's training page or made by "
                            "python -m core.train.",
                            "从本实验室训练页面下载的 .zip，或由 python -m core.train 生成的模型包。"),
+    "models.checking": ("Checking **{name}**…", "正在检查 **{name}**…"),
     "models.upload_ok": ("**{name}** loaded and selected.", "**{name}** 已加载并选中。"),
     "models.error.not_bundle": ("**{name}** is not a model bundle of this lab. The previous "
                                 "model stays selected.",
