@@ -246,3 +246,36 @@ def test_schedules_page_in_browser(server, browser, page):
         snap(zh, "schedules-zh.png")
     finally:
         context.close()
+
+
+def test_reverse_page_steps_through_the_run_in_browser(server, page):
+    """Next, next, next: the step counter and the pictures change, with no model call
+    visible to the user as an error and no exception box."""
+    open_page(page, f"{server}/reverse?rev_n=4", "Reverse denoising")
+    assert_no_exception(page)
+    expect(page.get_by_text("Step 1 of 20")).to_be_visible()
+    main_images = page.locator('[data-testid="stMain"] [data-testid="stImage"] img')
+    before = main_images.nth(0).get_attribute("src")
+    snap(page, "reverse.png")
+    for k in (2, 3, 4):
+        page.get_by_role("button", name="Next", exact=True).click()
+        expect(page.get_by_text(f"Step {k} of 20")).to_be_visible()
+        wait_until_idle(page)
+        assert_no_exception(page)
+    assert main_images.nth(0).get_attribute("src") != before
+    expect(page).to_have_url(re.compile(r"[?&]rev_step=4(&|$)"))
+    snap(page, "reverse-step-4.png")
+
+
+def test_home_generates_flowers_and_other_pages_open_in_browser(server, page):
+    open_page(page, f"{server}/", "Diffusion Lab")
+    page.get_by_role("button", name="Generate flowers").click()
+    expect(page.get_by_text(re.compile(r"Made in \d"))).to_be_visible(timeout=60_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    snap(page, "home.png")
+    for path, title, shot in (("explorer", "Sampling explorer", "explorer.png"),
+                              ("anatomy", "Model anatomy", "anatomy.png")):
+        open_page(page, f"{server}/{path}", title)
+        assert_no_exception(page)
+        snap(page, shot)
