@@ -12,8 +12,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test browser
 	$(PY) -m pytest
 
+# Benchmarks print JSON; run them on a quiet machine (they compare side by side).
 bench: $(VENV)/.installed
-	$(PY) bench/forward.py
+	for b in data forward sample reverse train; do $(PY) bench/$$b.py || exit 1; done
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

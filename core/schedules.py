@@ -25,6 +25,7 @@ numbers here equal theirs for ``linear``, ``scaled_linear``, ``cosine``
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -232,6 +233,11 @@ def _rescale_zero_terminal_snr(signal_rates: np.ndarray):
     return rescale(signal_rates), rescale
 
 
+def _then(first, second):
+    """The function t -> second(first(t))."""
+    return lambda t: second(first(t))
+
+
 def make_schedule(name: str, T: int = DEFAULT_T, zero_terminal_snr: bool = False,
                   **params) -> Schedule:
     """Build a noise schedule by name.
@@ -263,9 +269,8 @@ def make_schedule(name: str, T: int = DEFAULT_T, zero_terminal_snr: bool = False
                 f"got min_signal_rate={lo}, max_signal_rate={hi}"
             )
 
-        def signal_fn(t, lo=lo, hi=hi):
-            return offset_cosine_signal_rate(t, lo, hi)
-
+        signal_fn = functools.partial(offset_cosine_signal_rate, min_signal_rate=lo,
+                                      max_signal_rate=hi)
         alphas_cumprod = signal_fn(np.arange(1, T + 1) / T) ** 2
     else:
         builder = {"linear": _linear, "scaled_linear": _scaled_linear,
@@ -276,10 +281,7 @@ def make_schedule(name: str, T: int = DEFAULT_T, zero_terminal_snr: bool = False
         signal_rates, rescale = _rescale_zero_terminal_snr(np.sqrt(alphas_cumprod))
         alphas_cumprod = signal_rates**2
         if signal_fn is not None:
-            base_fn = signal_fn
-
-            def signal_fn(t, base_fn=base_fn):
-                return rescale(base_fn(t))
+            signal_fn = _then(signal_fn, rescale)
 
     return Schedule(name=name, T=T, params=merged, zero_terminal_snr=bool(zero_terminal_snr),
                     alphas_cumprod=alphas_cumprod, _signal_rate_fn=signal_fn)

@@ -1,6 +1,7 @@
 """Shared test helpers: an AppTest of the whole app, and small images made in memory."""
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -44,6 +45,18 @@ def texts(at) -> str:
                  "warning", "success", "latex"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
+
+
+# Names that stay English in the Chinese UI.
+ENGLISH_NAMES = ("Generative Deep Learning", "Stable Diffusion", "Nichol & Dhariwal")
+_ENGLISH_RUN = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{2,}){3,}")
+
+
+def english_sentences(text: str) -> list[str]:
+    """Runs of four or more English words: on a Chinese page, a string that bypassed
+    the translation table."""
+    return [m.group(0) for m in _ENGLISH_RUN.finditer(text)
+            if not any(name in m.group(0) for name in ENGLISH_NAMES)]
 
 
 def no_exceptions(at) -> None:

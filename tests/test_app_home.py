@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, no_exceptions, texts
+from conftest import ROOT, english_sentences, no_exceptions, texts
 
 PAGES = {"forward", "schedules", "reverse", "explorer", "anatomy"}
 TIMING = re.compile(r"Made in \*\*(\d+\.\d\d) s\*\* \(20 denoising steps\)\.")
@@ -119,9 +119,7 @@ def test_home_in_chinese(app):
     # No English sentence left over on the Chinese page (as in test_i18n; names aside).
     shown = "\n".join([texts(at), *captions(at), *(link.value for link in at.page_link),
                        at.button(key="generate").label])
-    english_run = re.compile(r"\b[A-Za-z]{3,}(?: [A-Za-z]{2,}){3,}")
-    assert [m.group(0) for m in english_run.finditer(shown)
-            if "Generative Deep Learning" not in m.group(0)] == []
+    assert english_sentences(shown) == []
 
 
 def _grid(media) -> np.ndarray:

@@ -1,6 +1,5 @@
 """The pretrained flowers shipped in assets/: they load offline and make flowers, not noise."""
 
-import json
 
 import numpy as np
 import pytest
