@@ -37,6 +37,9 @@ IDEAL_SIZES = (100, 1000)              # procedural flowers the ideal denoiser k
 IDEAL_IMAGE_SIZE = 32
 IDEAL_SEED = 0
 IDEAL_SCHEDULE = ("offset_cosine", 1000)
+# Models every server has, so a link can name them (?model=ideal:100); trained and
+# uploaded models live in one session only.
+SHAREABLE = ("pretrained", *(f"ideal:{n}" for n in IDEAL_SIZES))
 _UPLOAD_DIR = Path(tempfile.gettempdir()) / "diffusion-lab-uploads"
 
 
@@ -91,11 +94,18 @@ def model_picker() -> ModelChoice:
                 _accept_upload(upload)
     choices = {c.key: c for c in _choices()}
     if st.session_state.get("model") not in choices:
-        st.session_state["model"] = "pretrained"
+        # First visit: a shared link may name a model every server has.
+        from_url = st.query_params.get("model")
+        st.session_state["model"] = from_url if from_url in SHAREABLE else "pretrained"
     with slot:
         st.selectbox(t("models.pick"), list(choices), format_func=lambda k: choices[k].label,
                      key="model", help=t("models.pick_help"), persist_state="session")
-    return choices[st.session_state["model"]]
+    key = st.session_state["model"]
+    if key in SHAREABLE and key != "pretrained":
+        st.query_params["model"] = key
+    elif "model" in st.query_params:
+        del st.query_params["model"]
+    return choices[key]
 
 
 def _accept_upload(upload) -> None:

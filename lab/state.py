@@ -84,8 +84,9 @@ def restore(params: list[Param]) -> None:
             st.session_state[p.key] = p.default if from_url is None else from_url
 
 
-# Settings of the whole app (the entry script's), kept in every page's URL.
-APP_KEYS = ("lang",)
+# Settings of the whole app, kept in every page's URL: the language, and the
+# model chosen in the sampling pages' picker (lab/models.py).
+APP_KEYS = ("lang", "model")
 
 
 def publish(params: list[Param], page: bool = True) -> None:

@@ -237,3 +237,14 @@ def test_upload_errors_are_translated(picker):
     assert [e.value for e in at.error] == ["**model.zip** 不是本实验室的模型包。仍使用之前的模型。"]
     assert chosen(at)["key"] == "pretrained"
     assert "Traceback" not in texts(at)
+
+
+def test_a_shared_link_names_the_model_and_unknown_names_are_ignored(app):
+    at = app("reverse", model="ideal:100", rev_n="2", rev_steps="3")
+    assert not at.exception
+    assert at.selectbox(key="model").value == "ideal:100"
+    assert at.query_params["model"] in ("ideal:100", ["ideal:100"])
+    at = app("reverse", model="session:someone-elses", rev_n="2", rev_steps="3")
+    assert not at.exception
+    assert at.selectbox(key="model").value == "pretrained"
+    assert "model" not in at.query_params
