@@ -9,6 +9,9 @@ Run `python bench/train.py`; it prints one JSON object. In one process it times:
 * the CPU's float32 matmul peak (a 2048² matmul), to report the fraction of peak
   the training step reaches (convolution FLOPs x 3 for forward + backward).
 
+The two training steps are timed in alternating chunks (ROUNDS of them), so load from
+other processes hits both alike; each figure is a median over the chunks.
+
 Ratios (ours / book) are the figures to quote; absolute images/s depend on the machine.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,6 +38,7 @@ from core.unet import build_unet, unet_kwargs  # noqa: E402
 BATCH = 64
 WARMUP_STEPS = 5
 TIMED_STEPS = int(os.environ.get("BENCH_STEPS", 30))
+ROUNDS = 5
 CASES = (("book", 32), ("book", 64), ("tiny", 32))
 
 
@@ -70,12 +75,20 @@ class BookDiffusionModel(keras.Model):
         return {"n_loss": self.noise_loss_tracker.result()}
 
 
-def images_per_second(model, images) -> float:
+def interleaved_images_per_second(models, images, rounds=ROUNDS) -> list[float]:
+    """Time the models in alternating chunks, so a change in the machine's load
+    (other processes) hits all of them alike; median images/s per model."""
     ds = tf.data.Dataset.from_tensor_slices(images).repeat().batch(BATCH).prefetch(4)
-    model.fit(ds, steps_per_epoch=WARMUP_STEPS, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(ds, steps_per_epoch=TIMED_STEPS, epochs=1, verbose=0)
-    return TIMED_STEPS * BATCH / (time.perf_counter() - start)
+    for model in models:
+        model.fit(ds, steps_per_epoch=WARMUP_STEPS, epochs=1, verbose=0, shuffle=False)
+    chunk = max(1, TIMED_STEPS // rounds)
+    rates = [[] for _ in models]
+    for _ in range(rounds):
+        for k, model in enumerate(models):
+            start = time.perf_counter()
+            model.fit(ds, steps_per_epoch=chunk, epochs=1, verbose=0, shuffle=False)
+            rates[k].append(chunk * BATCH / (time.perf_counter() - start))
+    return [statistics.median(r) for r in rates]
 
 
 def conv_flops_per_image(network: keras.Model) -> float:
@@ -112,11 +125,10 @@ def main() -> None:
         ours = DiffusionModel(image_size=size, unet=preset)
         ours.adapt(images)
         ours.compile(optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4))
-        ours_ips = images_per_second(ours, images)
         book = BookDiffusionModel(size, unet_kwargs(preset))
         book.normalizer.adapt(images)
         book.compile(optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4))
-        book_ips = images_per_second(book, images)
+        ours_ips, book_ips = interleaved_images_per_second([ours, book], images)
         flops = 3 * conv_flops_per_image(ours.network)
         result["cases"][f"{preset}_{size}px"] = {
             "ours_images_per_s": round(ours_ips, 1),
