@@ -31,6 +31,7 @@ pages = [
     st.Page("app_pages/reverse.py", title=t("nav.reverse"), icon="🔁", url_path="reverse"),
     st.Page("app_pages/explorer.py", title=t("nav.explorer"), icon="🧭", url_path="explorer"),
     st.Page("app_pages/anatomy.py", title=t("nav.anatomy"), icon="🧬", url_path="anatomy"),
+    st.Page("app_pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
 ]
 page = st.navigation(pages)
 

@@ -153,11 +153,17 @@ class _Loop(keras.callbacks.Callback):
         self.start = time.perf_counter()
         self.good_weights = self.model.get_weights()
         self.reason = "epochs"
+        self.recent = []       # this step's own n_loss, for the steps since the last report
+        self.prev_mean = 0.0
 
     def on_train_batch_end(self, batch, logs=None):
         tr = self.trainer
         tr.step += 1
         loss = float(logs.get("n_loss", logs.get("loss", 0.0))) if logs else 0.0
+        # Keras logs the running mean since the epoch began; undo it to get this step's
+        # loss, so a live chart shows the loss now, not a curve that resets each epoch.
+        self.recent.append((batch + 1) * loss - batch * self.prev_mean if batch else loss)
+        self.prev_mean = loss
         if not math.isfinite(loss):
             self.model.set_weights(self.good_weights)
             self._stop("diverged", f"the loss became {loss} at step {tr.step}; the weights "
@@ -175,7 +181,10 @@ class _Loop(keras.callbacks.Callback):
         now = time.perf_counter()
         if tr.on_progress and (now - self.last_report >= PROGRESS_EVERY_S or budget_hit):
             self.last_report = now
-            tr.on_progress(tr.progress(logs or {}, elapsed))
+            report = tr.progress(logs or {}, elapsed)
+            report["n_loss_recent"] = float(np.mean(self.recent))
+            self.recent = []
+            tr.on_progress(report)
         if tr.stop_requested():
             self._stop("stopped", f"stopped by request at step {tr.step}")
         elif budget_hit:

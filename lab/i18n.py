@@ -22,6 +22,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav.reverse": ("Reverse denoising", "反向去噪"),
     "nav.explorer": ("Sampling explorer", "采样探索"),
     "nav.anatomy": ("Model anatomy", "模型解剖"),
+    "nav.train": ("Train live", "实时训练"),
     "nav.schedules": ("Schedules", "噪声调度"),
     "sidebar.about": (
         "Diffusion Lab: the denoising diffusion model of chapter 8 of *Generative Deep "

@@ -31,7 +31,7 @@ def test_translate_fills_placeholders():
     assert translate("forward.xt_caption", "zh", t=subscript(42)) == "x₄₂：加噪后的图像"
 
 
-@pytest.mark.parametrize("page", ["forward", "schedules", "reverse", "explorer", "anatomy"])
+@pytest.mark.parametrize("page", ["forward", "schedules", "reverse", "explorer", "anatomy", "train"])
 def test_chinese_pages_show_no_english_sentences(app, page):
     """Catches a user-visible string written into a page instead of the table."""
     at = app(page, lang="zh")

@@ -9,7 +9,7 @@ from conftest import ROOT
 SCRIPT = r"""
 import json, sys
 from streamlit.testing.v1 import AppTest
-for page in ("forward", "schedules"):
+for page in ("forward", "schedules", "train"):
     at = AppTest.from_file("streamlit_app.py", default_timeout=120)
     at.switch_page(f"app_pages/{page}.py")
     at.run()
@@ -19,7 +19,7 @@ print(json.dumps(heavy))
 """
 
 
-def test_forward_and_schedules_pages_leave_tensorflow_unimported():
+def test_forward_schedules_and_train_pages_leave_tensorflow_unimported():
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

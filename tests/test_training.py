@@ -41,6 +41,10 @@ def test_step_budget_stops_at_the_budget_and_reports_progress(images, monkeypatc
     last = reports[-1]
     assert last["images_per_s"] > 0 and last["eta_s"] == 0.0
     assert np.isfinite(last["n_loss"]) and "n_loss_bin_0" in last
+    # With a report every step, the step's own loss undoes Keras' running mean.
+    own = [r["n_loss_recent"] for r in reports]
+    means = [r["n_loss"] for r in reports]
+    np.testing.assert_allclose(np.cumsum(own) / np.arange(1, 8), means, rtol=1e-4)
     assert "val_n_loss" in result.history
 
 
