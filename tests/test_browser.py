@@ -279,3 +279,23 @@ def test_home_generates_flowers_and_other_pages_open_in_browser(server, page):
         open_page(page, f"{server}/{path}", title)
         assert_no_exception(page)
         snap(page, shot)
+
+
+def test_train_live_page_updates_while_training_and_stops(server, page):
+    """Start a run, see the progress (and loss chart) update twice, stop it."""
+    open_page(page, f"{server}/train", "Train live")
+    page.get_by_role("button", name="Start training").click()
+    progress = page.get_by_text(re.compile(r"^Step (\d+) · "))
+    expect(progress).to_be_visible(timeout=90_000)  # the worker imports TensorFlow first
+    seen = set()
+    deadline = time.monotonic() + 90
+    while len(seen) < 3 and time.monotonic() < deadline:
+        seen.add(progress.inner_text())
+        page.wait_for_timeout(1000)
+    assert len(seen) >= 3, seen  # the live view redrew at least twice
+    expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible()
+    assert_no_exception(page)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile(r"^Stopped at step \d+"))).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
+    snap(page, "train.png")
