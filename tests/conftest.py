@@ -32,6 +32,24 @@ def app():
     return make
 
 
+def app_with_broken_model(tmp_path, page: str):
+    """An AppTest on `page` whose chosen model is a session bundle with a damaged
+    model.keras (its metadata intact): the page must say so, never crash."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    bundle = tmp_path / "broken"
+    shutil.copytree(ROOT / "assets" / "models" / "flowers32", bundle)
+    (bundle / "model.keras").write_bytes(b"not a keras file")
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["trained_models"] = {"broken": str(bundle)}
+    at.session_state["model"] = "session:broken"
+    at.switch_page(f"app_pages/{page}.py")
+    at.run()
+    return at
+
+
 def png_bytes(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="PNG")

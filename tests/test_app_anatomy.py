@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import APP, english_sentences, no_exceptions, texts
+from conftest import APP, app_with_broken_model, english_sentences, no_exceptions, texts
 from lab import anatomy_view
 
 IDEAL = "ideal:100"
@@ -270,18 +270,7 @@ def test_feature_tiles_stretch_each_channel_to_its_own_range():
 
 
 def test_a_model_that_no_longer_loads_still_shows_its_architecture(tmp_path):
-    import shutil
-
-    from conftest import ROOT
-
-    bundle = tmp_path / "broken"
-    shutil.copytree(ROOT / "assets" / "models" / "flowers32", bundle)
-    (bundle / "model.keras").write_bytes(b"not a keras file")
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["trained_models"] = {"broken": str(bundle)}
-    at.session_state["model"] = "session:broken"
-    at.switch_page("app_pages/anatomy.py")
-    at.run()
+    at = app_with_broken_model(tmp_path, "anatomy")
     no_exceptions(at)
     assert metrics(at)[0] == "653,763"  # from the bundle's metadata
     assert len(at.error) == 1 and at.error[0].value.startswith("The model could not be loaded")

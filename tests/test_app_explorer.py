@@ -14,7 +14,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from conftest import APP, ROOT, english_sentences, no_exceptions, texts
+from conftest import APP, ROOT, app_with_broken_model, english_sentences, no_exceptions, texts
 from core.data import procedural_flowers
 from core.forward import sample_noise
 from core.samplers import IdealDenoiser, sample
@@ -214,16 +214,7 @@ def test_the_ideal_denoiser_needs_no_tensorflow():
 
 
 def test_a_model_that_no_longer_loads_gives_a_clear_message(explorer, tmp_path):
-    import shutil
-
-    bundle = tmp_path / "broken"
-    shutil.copytree(ROOT / "assets" / "models" / "flowers32", bundle)
-    (bundle / "model.keras").write_bytes(b"not a keras file")
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["trained_models"] = {"broken": str(bundle)}
-    at.session_state["model"] = "session:broken"
-    at.switch_page("app_pages/explorer.py")
-    at.run()
+    at = app_with_broken_model(tmp_path, "explorer")
     no_exceptions(at)
     assert len(at.error) == 1 and at.error[0].value.startswith("The model could not be loaded")
     assert len(at.image) == 0
