@@ -15,21 +15,26 @@ sys.path.insert(0, str(ROOT))
 APP = str(ROOT / "streamlit_app.py")
 
 
-@pytest.fixture
-def app():
-    """A fresh AppTest session of the whole app (entry script + navigation)."""
+def open_app(page: str | None = None, session: dict | None = None, **query):
+    """A fresh AppTest session of the whole app (entry script + navigation), as if
+    the user opened /page?query directly; `session` presets session_state (e.g. the
+    model picker's choice) before the first run."""
     from streamlit.testing.v1 import AppTest
 
-    def make(page: str | None = None, **query):
-        at = AppTest.from_file(APP, default_timeout=120)
-        for key, value in query.items():
-            at.query_params[key] = value
-        if page is not None:  # as if the user opened /page?query directly
-            at.switch_page(f"app_pages/{page}.py")
-        at.run()
-        return at
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    for key, value in query.items():
+        at.query_params[key] = value
+    if page is not None:
+        at.switch_page(f"app_pages/{page}.py")
+    at.run()
+    return at
 
-    return make
+
+@pytest.fixture
+def app():
+    return open_app
 
 
 def app_with_broken_model(tmp_path, page: str):
@@ -37,17 +42,11 @@ def app_with_broken_model(tmp_path, page: str):
     model.keras (its metadata intact): the page must say so, never crash."""
     import shutil
 
-    from streamlit.testing.v1 import AppTest
-
     bundle = tmp_path / "broken"
     shutil.copytree(ROOT / "assets" / "models" / "flowers32", bundle)
     (bundle / "model.keras").write_bytes(b"not a keras file")
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["trained_models"] = {"broken": str(bundle)}
-    at.session_state["model"] = "session:broken"
-    at.switch_page(f"app_pages/{page}.py")
-    at.run()
-    return at
+    return open_app(page, session={"trained_models": {"broken": str(bundle)},
+                                   "model": "session:broken"})
 
 
 def png_bytes(array: np.ndarray) -> bytes:

@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import APP, app_with_broken_model, english_sentences, no_exceptions, texts
+from conftest import app_with_broken_model, english_sentences, no_exceptions, open_app, texts
 from lab import anatomy_view
 
 IDEAL = "ideal:100"
@@ -20,13 +19,7 @@ TINY = {**BOOK, "widths": [16, 32, 64], "bottleneck_width": 64}
 def anatomy():
     """The anatomy page with a chosen model already selected on the first run."""
     def make(model="pretrained", **query):
-        at = AppTest.from_file(APP, default_timeout=180)
-        at.session_state["model"] = model
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.switch_page("app_pages/anatomy.py")
-        at.run()
-        return at
+        return open_app("anatomy", session={"model": model}, **query)
     return make
 
 

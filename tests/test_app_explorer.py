@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
-from streamlit.testing.v1 import AppTest
 
-from conftest import APP, ROOT, app_with_broken_model, english_sentences, no_exceptions, texts
+from conftest import (ROOT, app_with_broken_model, english_sentences, no_exceptions,
+                      open_app, texts)
 from core.data import procedural_flowers
 from core.forward import sample_noise
 from core.samplers import IdealDenoiser, sample
@@ -30,13 +30,7 @@ IDEAL = "ideal:100"
 def explorer():
     """The explorer page with a chosen model already selected on the first run."""
     def make(model=IDEAL, **query):
-        at = AppTest.from_file(APP, default_timeout=180)
-        at.session_state["model"] = model
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.switch_page("app_pages/explorer.py")
-        at.run()
-        return at
+        return open_app("explorer", session={"model": model}, **query)
     return make
 
 
